@@ -1,0 +1,75 @@
+"""The op/history model (Jepsen's), shared by every checker and format.
+
+A history is a list of :class:`Event` (one JSON line each in ``history.jsonl``).
+Checkers mostly work on :class:`Op`: an invoke paired with its completion.
+
+Process ids: an ``int`` per client thread; ``"nemesis"`` for faults; ``"final"``
+for the final phase run after faults are healed:
+
+- ``f="final-read"`` (with ``node``): one node's own copy of ``key`` read from its
+  internal API; ``value``/``version`` on the ``ok`` completion.
+- ``f="read"``: a quorum read of every key after quiescence; an ordinary read.
+- ``f="quiesce"``, ``type="info"``: ``value={"converged": bool, "seconds": float}``,
+  how long anti-entropy took to make all replicas agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventType = Literal["invoke", "ok", "fail", "info"]
+Process = int | str
+Version = tuple[int, str]
+
+NEMESIS = "nemesis"
+FINAL = "final"
+
+
+@dataclass(slots=True)
+class Event:
+    """One line of a history: an invocation or a completion."""
+
+    index: int
+    time: int  # nanoseconds since the test started (monotonic)
+    process: Process
+    type: EventType
+    f: str
+    key: str | None = None
+    value: Any = None
+    version: Version | None = None
+    node: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Op:
+    """An invocation paired with its completion.
+
+    ``type`` is the completion's type; an invoke never completed is ``info``
+    with ``complete_time`` None (it may take effect at any later time).
+    ``value`` is what was written (writes, from the invoke) or what was read
+    (reads, from the ok completion).
+    """
+
+    invoke_index: int
+    process: Process
+    f: str
+    key: str | None
+    type: EventType
+    value: Any
+    invoke_time: int
+    complete_time: int | None
+    complete_index: int | None = None
+    version: Version | None = None
+    node: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class History:
+    """A loaded history: raw events plus the client ops paired per process."""
+
+    events: list[Event]
+    ops: list[Op] = field(default_factory=list)
+    source: str = "<memory>"

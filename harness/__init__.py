@@ -1,0 +1,1 @@
+"""The controller: CLI, test runner, workloads, clients, cluster backends, reports."""

@@ -1,0 +1,1 @@
+"""Cluster backends: one interface (base.Backend), several mechanisms."""

@@ -1,0 +1,16 @@
+"""The top-level CLI: bad flags are one-line errors with exit 254."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_unknown_subcommand_is_one_line_error_exit_254() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "no-such-command"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 254
+    assert proc.stderr.count("\n") == 1
+    assert "error" in proc.stderr
