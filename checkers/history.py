@@ -73,3 +73,51 @@ class History:
     events: list[Event]
     ops: list[Op] = field(default_factory=list)
     source: str = "<memory>"
+
+
+READ_FUNCTIONS = frozenset({"read", "get", "final-read"})
+
+
+def pair_ops(events: list[Event]) -> list[Op]:
+    """Pair each client invoke with the next completion of the same process.
+
+    Nemesis events and completions without an invoke are not client ops and are
+    skipped here (format loaders reject the latter). An invoke still open at the
+    end of the history becomes ``info`` with no completion time.
+    """
+    ops: list[Op] = []
+    open_ops: dict[Process, tuple[Event, int]] = {}
+    for event in events:
+        if event.process == NEMESIS:
+            continue
+        if event.type == "invoke":
+            open_ops[event.process] = (event, len(ops))
+            ops.append(_open_op(event))
+            continue
+        pending = open_ops.pop(event.process, None)
+        if pending is None:
+            continue
+        invoke, position = pending
+        ops[position] = _completed_op(invoke, event)
+    return ops
+
+
+def _open_op(invoke: Event) -> Op:
+    return Op(
+        invoke_index=invoke.index, process=invoke.process, f=invoke.f, key=invoke.key,
+        type="info", value=None if invoke.f in READ_FUNCTIONS else invoke.value,
+        invoke_time=invoke.time, complete_time=None, node=invoke.node,
+    )
+
+
+def _completed_op(invoke: Event, completion: Event) -> Op:
+    is_read = invoke.f in READ_FUNCTIONS
+    return Op(
+        invoke_index=invoke.index, process=invoke.process, f=invoke.f, key=invoke.key,
+        type=completion.type,
+        value=completion.value if is_read else invoke.value,
+        invoke_time=invoke.time,
+        complete_time=None if completion.type == "info" else completion.time,
+        complete_index=completion.index, version=completion.version,
+        node=invoke.node or completion.node, error=completion.error,
+    )

@@ -32,6 +32,10 @@ class ClusterSpec:
     # Third-party implementation: a command template with {id} {listen} {peers}
     # {data_dir} {n} {r} {w}; None runs the reference replica.
     replica_cmd: str | None = None
+    # "coordinator": clients use each node's public API. "client": each node
+    # also gets a fan-out client agent (python -m replica.agent) living at that
+    # node's network position, so its clients suffer that node's partitions.
+    mode: str = "coordinator"
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,9 +60,9 @@ class Backend(abc.ABC):
         """Base URL (http://host:port) the controller uses to reach `node`'s API."""
 
     @abc.abstractmethod
-    def fanout_urls(self, home: str) -> dict[str, str]:
-        """Base URLs of every node as seen by a client living at `home`
-        (client-driven mode: such a client suffers `home`'s partitions)."""
+    def client_url(self, home: str) -> str:
+        """Where a client whose home is `home` sends its ops: the node's public
+        API in coordinator mode, the fan-out agent at `home` in client mode."""
 
     # process faults
     @abc.abstractmethod
