@@ -336,9 +336,15 @@ class WriteOp(_Operation):
         assert self.version is not None
         if len(phase.answered) >= self.acks_needed:
             self.outcome = WriteResult(self.version)
-        elif len(phase.answered) + len(phase.pending) < self.acks_needed:
+        elif (len(phase.answered) + len(phase.pending) < self.acks_needed
+              and not self._may_still_be_definite(phase)):
             self.outcome = self._write_failed("write quorum unreachable")
         return []
+
+    def _may_still_be_definite(self, phase: _Phase) -> bool:
+        """Every request so far surely failed to arrive, and some are pending: those
+        decide whether a doomed write failed definitely, so wait for them."""
+        return bool(phase.pending) and phase.undelivered == set(self.replicas) - phase.pending
 
     def _write_failed(self, what: str) -> Failed:
         phase = self._phase
