@@ -204,3 +204,32 @@ def test_done_operation_ignores_further_events() -> None:
 def test_rejects_impossible_quorums(r: int, w: int) -> None:
     with pytest.raises(ValueError):
         ReadOp("k", NODES, r=r, w=w)
+
+
+def test_first_round_asks_r_replicas_then_replaces_a_failed_one() -> None:
+    op = ReadOp("k", NODES, r=2, w=2, first_round=2)
+    first = op.start()
+    assert sends(first) == {"n1": Get("k"), "n2": Get("k")}
+    assert ArmTimer(1, hedge=True) in first
+    assert sends(op.handle(NoReply("n2", 1, delivered=False, reason="refused"))) == {
+        "n3": Get("k")}
+    op.handle(Reply("n1", 1, "x", V1))
+    op.handle(Reply("n3", 1, "x", V1))
+    assert op.outcome == ReadResult("x", V1)
+
+
+def test_hedge_timer_asks_the_rest() -> None:
+    op = WriteOp("k", "v", NODES, r=2, w=2, writer="me", first_round=2)
+    op.start()
+    op.handle(Reply("n1", 1, None, None))
+    assert sends(op.handle(Timeout(1, hedge=True))) == {"n3": Get("k")}
+    assert op.handle(Timeout(1, hedge=True)) == []  # nobody left to ask
+    assert sends(op.handle(Reply("n3", 1, None, None))) == {
+        node: Put("k", "v", Version(1, "me")) for node in NODES}
+
+
+def test_first_round_failure_is_detected_counting_unasked_replicas() -> None:
+    op = ReadOp("k", NODES, r=3, w=1, first_round=3)
+    op.start()
+    op.handle(NoReply("n1", 1, delivered=False, reason="refused"))
+    assert isinstance(op.outcome, Failed)
