@@ -33,7 +33,9 @@ sys.path.insert(0, str(REPO))
 
 from replica.client import FanoutClient  # noqa: E402
 from replica.errors import QuorumError  # noqa: E402
+from replica.storage import Store  # noqa: E402
 from replica.transport import new_session  # noqa: E402
+from replica.version import Version  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -221,6 +223,32 @@ async def run_one(mode: str, group_commit: bool, args: argparse.Namespace) -> Re
         cluster.close()
 
 
+async def storage_only(group_commit: bool, args: argparse.Namespace) -> str:
+    """What group commit gains where it acts: concurrent durable writes into one store."""
+    data_dir = Path(tempfile.mkdtemp(prefix="replica-bench-store-", dir=args.data_root))
+    store = await Store.open(data_dir, group_commit=group_commit)
+    done = 0
+    deadline = time.perf_counter() + args.storage_seconds
+
+    async def writer(i: int) -> None:
+        nonlocal done
+        counter = 0
+        while time.perf_counter() < deadline:
+            counter += 1
+            await store.put(f"w{i}-{counter % 100}", '"' + "x" * args.value_size + '"',
+                            Version(counter, f"w{i}"))
+            done += 1
+
+    start_cpu = time.process_time()
+    await asyncio.gather(*(writer(i) for i in range(args.clients)))
+    cpu = time.process_time() - start_cpu
+    commits = store.commits
+    await store.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return (f"| {'on' if group_commit else 'off'} | {done / args.storage_seconds:.0f} | "
+            f"{done / max(commits, 1):.1f} | {cpu / max(done, 1) * 1e6:.0f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per run")
@@ -232,16 +260,26 @@ def main() -> int:
     parser.add_argument("--w", type=int, default=3)
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--value-size", type=int, default=100)
-    parser.add_argument("--modes", default="coordinator,client")
+    parser.add_argument("--modes", default="coordinator,client",
+                        help="comma-separated: coordinator, client (empty: storage only)")
     parser.add_argument("--data-root", help="where node data directories go (default: $TMPDIR)")
+    parser.add_argument("--storage-seconds", type=float, default=5.0,
+                        help="duration of the storage-only group-commit runs (0 skips them)")
     args = parser.parse_args()
     print(f"{args.nodes} nodes, n={args.n} r={args.r} w={args.w}, {args.clients} clients, "
           f"50/50 read/write, {args.value_size}-byte values, {args.keys} keys, "
           f"{args.duration:.0f} s per run\n")
     print(HEADER, flush=True)
-    for mode in args.modes.split(","):
+    for mode in filter(None, args.modes.split(",")):
         for group_commit in (True, False):
             print(asyncio.run(run_one(mode, group_commit, args)).row(), flush=True)
+    if args.storage_seconds > 0:
+        print(f"\nStorage alone: {args.clients} concurrent writers into one store "
+              f"(sqlite WAL, synchronous=FULL), {args.storage_seconds:.0f} s each\n")
+        print("| group commit | durable writes/s | writes/commit | CPU µs/write |\n"
+              "|---|---|---|---|")
+        for group_commit in (True, False):
+            print(asyncio.run(storage_only(group_commit, args)), flush=True)
     return 0
 
 
