@@ -270,7 +270,10 @@ def main() -> int:
           f"50/50 read/write, {args.value_size}-byte values, {args.keys} keys, "
           f"{args.duration:.0f} s per run\n")
     print(HEADER, flush=True)
-    for mode in filter(None, args.modes.split(",")):
+    modes = [mode for mode in args.modes.split(",") if mode]
+    if set(modes) - {"coordinator", "client"}:
+        parser.error(f"unknown mode in --modes {args.modes!r}")
+    for mode in modes:
         for group_commit in (True, False):
             print(asyncio.run(run_one(mode, group_commit, args)).row(), flush=True)
     if args.storage_seconds > 0:
