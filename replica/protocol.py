@@ -154,15 +154,17 @@ class _Phase:
         self.number = number
         self.msg = msg
         first = len(nodes) if first is None else first
-        self.pending = set(nodes[:first])
+        self.first_round = nodes[:first]
+        self.pending = set(self.first_round)
         self.unasked = list(nodes[first:])
         self.answered: dict[str, Reply] = {}
         self.undelivered: set[str] = set()  # certainly never reached the replica
         self.errors: list[str] = []
 
-    def record(self, event: Reply | NoReply) -> None:
+    def record(self, event: Reply | NoReply) -> bool:
+        """Note an answer; False if it is a duplicate or from a replica not asked."""
         if event.node not in self.pending:
-            return  # duplicate or unknown sender
+            return False
         self.pending.discard(event.node)
         if isinstance(event, Reply):
             self.answered[event.node] = event
@@ -170,6 +172,7 @@ class _Phase:
             if not event.delivered:
                 self.undelivered.add(event.node)
             self.errors.append(f"{event.node}: {event.reason}")
+        return True
 
     @property
     def waiting(self) -> int:
@@ -208,7 +211,7 @@ class _Operation:
                     first: int | None = None) -> list[Action]:
         self._phase = phase = _Phase(number, nodes, msg, first)
         timers = [ArmTimer(number)] + ([ArmTimer(number, hedge=True)] if phase.unasked else [])
-        return [*timers, *(Send(node, number, msg) for node in phase.pending)]
+        return [*timers, *(Send(node, number, msg) for node in phase.first_round)]
 
     def _open_read_phase(self) -> list[Action]:
         """Phase 1: ask `first_round` replicas (in the order given), the others on
@@ -228,7 +231,8 @@ class _Operation:
                 self._on_timeout(event.phase)
         if event.phase != phase.number:
             return self._on_late(event)
-        phase.record(event)
+        if not phase.record(event):
+            return []
         replacement = phase.ask_more(1) if isinstance(event, NoReply) else []
         return replacement + self._progress()
 
