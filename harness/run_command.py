@@ -22,7 +22,7 @@ from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import Runner, RunOutcome
 from harness.verdict import check_run, print_summary
-from nemesis.kinds import parse_kinds
+from nemesis.kinds import parse_nemesis
 
 EPILOG = """\
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure,
@@ -110,7 +110,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         name=args.name, backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
         mode=args.mode, concurrency=args.concurrency, keys=args.keys, rate=args.rate,
         read_ratio=args.read_ratio, time_limit=args.time_limit, op_timeout=args.op_timeout,
-        nemesis=parse_kinds(args.nemesis), nemesis_interval=args.nemesis_interval,
+        nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
         nemesis_targets=args.nemesis_targets, seed=seed, replica_bugs=args.replica_bug,
         replica_cmd=args.replica_cmd, allow_weak_quorum=args.allow_weak_quorum,
         anti_entropy_interval=args.anti_entropy_interval,
