@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from harness.backends import resolve_backend_name
 from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import Runner, RunOutcome
-from harness.verdict import check_run, print_summary
+from harness.verdict import finish_run, print_summary
 from nemesis.kinds import parse_nemesis
 
 EPILOG = """\
@@ -151,8 +154,25 @@ def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:
     folder = create_run_folder(Path(config.store_dir), config.name)
     runner = Runner(config, folder, backend,
                     progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"),
-                    check=check_run)
-    return asyncio.run(_run_interruptibly(runner))
+                    finish=finish_run)
+    with harness_log(folder.path / "harness.log"):
+        return asyncio.run(_run_interruptibly(runner))
+
+
+@contextlib.contextmanager
+def harness_log(path: Path) -> Iterator[None]:
+    """Send the harness's own log (tracebacks included) to the run folder, not the terminal."""
+    logger = logging.getLogger("quorumlab")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 async def _run_interruptibly(runner: Runner) -> RunOutcome:

@@ -108,13 +108,12 @@ class Runner:
 
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
-                 check: Callable[[RunFolder, RunConfig], tuple[Verdict, dict[str, Any]]]
-                 | None = None) -> None:
+                 finish: Callable[[RunConfig, RunOutcome], None] | None = None) -> None:
         self.config = config
         self.folder = folder
         self.backend_name = backend_name
         self.progress = progress
-        self.check = check
+        self.finish = finish
         self.outcome = RunOutcome(folder=folder, run_id=f"ql-{uuid.uuid4().hex[:10]}")
 
     def _phase(self, name: str, started: float) -> None:
@@ -141,12 +140,15 @@ class Runner:
             recorder.close()
             self.progress("teardown")
             await asyncio.shield(self._teardown(backend))
-        if not self.outcome.incomplete and self.check is not None:
-            started = time.monotonic()
-            self.progress("checking")
-            self.outcome.verdict, self.outcome.report = await asyncio.to_thread(
-                self.check, self.folder, config)
-            self._phase("check", started)
+        if self.finish is not None:
+            self.progress("checking" if not self.outcome.incomplete else "writing results")
+            try:
+                await asyncio.to_thread(self.finish, config, self.outcome)
+                return self.outcome
+            except Exception as exc:  # keep the history and say what broke, in one line
+                log.exception("checking failed")
+                self.outcome.verdict = None
+                self.outcome.error = f"checking failed: {type(exc).__name__}: {exc}"
         self.folder.write_json("results.json", self.outcome.to_dict())
         return self.outcome
 

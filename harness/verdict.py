@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
 from rich.console import Console
 
 from checkers.api import check
 from checkers.formats import load_history
-from checkers.result import Verdict
 from harness.config import RunConfig
-from harness.run_folder import RunFolder
+from harness.plots import plot_run
+from harness.report import write_report
 from harness.runner import RunOutcome
 
 SHOWN_ANOMALIES = 5
@@ -18,11 +18,21 @@ VERDICT_STYLE = {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]",
                  "unknown": "[bold yellow]UNKNOWN[/]"}
 
 
-def check_run(folder: RunFolder, config: RunConfig) -> tuple[Verdict, dict[str, Any]]:
-    """Load the run's history and run every checker on it (register model)."""
+def finish_run(config: RunConfig, outcome: RunOutcome) -> None:
+    """Check a complete run's history (register model), then write results.json,
+    plots and report.html. An incomplete run is not checked; its history stays
+    for `quorumlab check`."""
+    folder = outcome.folder
     history = load_history(folder.history, "jsonl")
-    report = check(history, model="register", time_limit=max(10.0, config.time_limit))
-    return report.verdict, report.to_dict()
+    if not outcome.incomplete:
+        started = time.monotonic()
+        report = check(history, model="register", time_limit=max(10.0, config.time_limit))
+        outcome.verdict, outcome.report = report.verdict, report.to_dict()
+        outcome.phases["check"] = round(time.monotonic() - started, 3)
+    results = outcome.to_dict()
+    folder.write_json("results.json", results)
+    plots = plot_run(history.events, folder.path)
+    write_report(folder.path / "report.html", config.name, results, config.to_dict(), plots)
 
 
 def print_summary(console: Console, outcome: RunOutcome, config: RunConfig) -> None:
