@@ -108,8 +108,10 @@ class Runner:
 
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
-                 finish: Callable[[RunConfig, RunOutcome], None] | None = None) -> None:
+                 finish: Callable[[RunConfig, RunOutcome], None] | None = None,
+                 make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
         self.config = config
+        self.make_backend = make_backend or (lambda spec: create_backend(backend_name, spec))
         self.folder = folder
         self.backend_name = backend_name
         self.progress = progress
@@ -127,7 +129,7 @@ class Runner:
                                                "backend": self.backend_name,
                                                "run_id": self.outcome.run_id})
         recorder = Recorder(self.folder.history)
-        backend = create_backend(self.backend_name, spec)
+        backend = self.make_backend(spec)
         try:
             await self._run_phases(backend, recorder)
         except asyncio.CancelledError:
