@@ -25,7 +25,7 @@ class MemoryBackend(Backend):
 
     async def setup(self) -> None:
         app = web.Application()
-        app.router.add_get("/health", lambda _: web.json_response({"ok": True}))
+        app.router.add_get("/health", self._health)
         app.router.add_get("/kv/{key}", self._get)
         app.router.add_put("/kv/{key}", self._put)
         app.router.add_get("/internal/kv/{key}", self._get)
@@ -34,6 +34,9 @@ class MemoryBackend(Backend):
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
 
     async def _get(self, request: web.Request) -> web.Response:
         value, version = self.store.get(request.match_info["key"], (None, None))
