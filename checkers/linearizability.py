@@ -21,8 +21,8 @@ from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import Interval, Outcome, Search, search
 
 CHECKER = "linearizability"
-# Memo entries per history before a search gives up as ``unknown`` (~100 bytes each).
-DEFAULT_MAX_CONFIGS = 20_000_000
+# Estimated memo bytes over all keys before the searches give up as ``unknown``.
+DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
 NOT_CLIENT_OPS = frozenset({"final-read"})
 SHOWN_PREFIX = 8
@@ -34,7 +34,7 @@ def check_linearizability(
     model: str,
     initial: Any = None,
     time_limit: float = 10.0,
-    max_configs: int = DEFAULT_MAX_CONFIGS,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> CheckResult:
     """Check every key of ``history`` against ``model`` ("register", "cas-register", "kv").
 
@@ -42,8 +42,9 @@ def check_linearizability(
     nil for registers and "" for kv). Keys are searched in turns of a few
     milliseconds, so one hard key cannot starve the others; once a key is
     found not linearizable, the others get one more turn and are then left
-    undecided. ``time_limit`` (seconds) and ``max_configs`` (memo entries over
-    all keys) bound the work; keys undecided then are ``unknown``.
+    undecided. ``time_limit`` (seconds) and ``memory_limit`` (estimated bytes
+    of the memo tables of all keys) bound the work; keys undecided then are
+    ``unknown``.
     Raises HistoryError for ops the model cannot interpret and ValueError for
     an unknown model name.
     """
@@ -57,11 +58,11 @@ def check_linearizability(
             transitions, spec.initial_state(initial),
         )
         searches.append(_KeySearch(key, kept, transitions, run))
-    _interleave(searches, deadline, max_configs)
+    _interleave(searches, deadline, memory_limit)
     keys = {
         _key_name(s.key): {
             "valid": s.outcome.valid, "ops": len(s.ops), "configs": s.outcome.configs,
-            "seconds": round(s.seconds, 6), "reason": s.outcome.reason,
+            "memory_estimate": s.memory, "seconds": round(s.seconds, 6), "reason": s.outcome.reason,
         }
         for s in searches if s.outcome is not None
     }
@@ -88,12 +89,12 @@ class _KeySearch:
     ops: list[Op]
     transitions: list[Transition]
     run: Search
-    configs: int = 0
+    memory: int = 0  # estimated bytes of its memo table
     seconds: float = 0.0
     outcome: Outcome | None = None
 
 
-def _interleave(searches: list[_KeySearch], deadline: float, max_configs: int) -> None:
+def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) -> None:
     """Run the searches in turns until each has an outcome or a budget runs out."""
     active = deque(searches)
     turns_left: int | None = None  # counting down once a key is not linearizable
@@ -101,7 +102,7 @@ def _interleave(searches: list[_KeySearch], deadline: float, max_configs: int) -
         current = active.popleft()
         started = time.monotonic()
         try:
-            current.configs = next(current.run)
+            current.memory = next(current.run)
         except StopIteration as stop:
             current.outcome = stop.value
         current.seconds += time.monotonic() - started
@@ -116,12 +117,12 @@ def _interleave(searches: list[_KeySearch], deadline: float, max_configs: int) -
             reason = "not finished: another key is already not linearizable"
         elif time.monotonic() > deadline:
             reason = "time budget exhausted"
-        elif sum(s.configs for s in active) > max_configs:
+        elif sum(s.memory for s in active) > memory_limit:
             reason = "memory budget exhausted"
         if reason is not None:
             for left in active:
                 left.run.close()
-                left.outcome = Outcome("unknown", left.configs, reason=reason)
+                left.outcome = Outcome("unknown", None, reason=reason)
             return
 
 

@@ -20,6 +20,7 @@ Two prunings keep it fast and stay exact:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from checkers.result import Verdict
 
 # Loop iterations between two pauses of a search (about 10 ms).
 SLICE = 1 << 14
+# Bytes of one memo entry besides its bitset and state: set slot, tuple, int header.
+ENTRY_OVERHEAD = 150
 
 
 @dataclass(slots=True)
@@ -49,7 +52,7 @@ class Outcome:
     """
 
     valid: Verdict
-    configs: int
+    configs: int | None  # memo entries; None for a search stopped from outside
     prefix: list[int] = field(default_factory=list)
     prefix_state: Hashable = None
     blocker: int | None = None
@@ -93,8 +96,9 @@ def search(
 
     ``intervals`` must list ops by invocation time, so that "identical info op
     invoked first" is the lower position. A generator: it pauses every SLICE
-    steps, yielding its memo size, so that a caller can interleave keys and
-    stop at a time or memory budget; its return value is the Outcome.
+    steps, yielding an estimate of its memo's size in bytes, so that a caller
+    can interleave keys and stop at a time or memory budget; its return value
+    is the Outcome.
     """
     count = len(transitions)
     order = _entry_order(intervals)
@@ -119,15 +123,16 @@ def search(
     seen: set[tuple[int, Hashable]] = set()
     stack: list[tuple[int, Hashable, int]] = []  # (entry, state before it, linearized before)
     state, linearized = initial, 0
-    best_depth, record = 0, False
+    best_depth, record = 0, True
     best: tuple[list[int], Hashable, int] = ([], initial, -1)
+    entry_bytes = ENTRY_OVERHEAD + count // 8
     budget = SLICE
     entry = nxt[head]
     while True:
         budget -= 1
         if not budget:
             budget = SLICE
-            yield len(seen)
+            yield len(seen) * (entry_bytes + sys.getsizeof(state))
         if not entry & 1:  # an invocation: try to linearize this op next
             op = entry >> 1
             twin = twins[op]
