@@ -31,14 +31,15 @@ from typing import Any
 import networkx as nx
 import orjson
 
-from checkers.history import FINAL, History, Op, Version
+from checkers.history import FINAL, FINAL_READ, WRITE_FUNCTIONS, History, Op, Version, version_key
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
+from checkers.words import ms_text as _ms
+from checkers.words import op_label as _op
+from checkers.words import version_text as _v
 
 NAME = "graph"
-WRITE_FUNCTIONS = frozenset({"write", "put"})
 READ_FUNCTIONS = frozenset({"read", "get"})
-FINAL_READ = "final-read"
 
 # Cycle search budget: anomalies past the first EXPLAIN_LIMIT, or whose subgraph
 # would exceed these sizes, get the cycle through their witness instead of the
@@ -160,7 +161,7 @@ class KeyGraph:
         """
         if not final_reads:
             return []
-        return [max(final_reads, key=lambda op: (op.version is not None, op.version or (0, "")))]
+        return [max(final_reads, key=lambda op: version_key(op.version))]
 
     def _source(self, read: Op, writes_by_value: dict[Any, Op]) -> tuple[bool, Op | None]:
         """(placed, the write the read saw or None for the initial value).
@@ -397,18 +398,6 @@ def _running_max(done: list[Op], cluster: dict[int, int], *, want_write: bool) -
             best = op
         out.append(best)
     return out
-
-
-def _op(op: Op) -> str:
-    return f"{op.f} #{op.invoke_index} ({op.key})"
-
-
-def _v(version: Version | None) -> str:
-    return "none" if version is None else f"[{version[0]}, {version[1]}]"
-
-
-def _ms(ns: int | None) -> str:
-    return "never" if ns is None else f"{ns / 1e6:.3f} ms"
 
 
 def _hashable(value: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, get_args
 import orjson
 
 from checkers.errors import HistoryError
-from checkers.history import NEMESIS, Event, EventType, History, Process, pair_ops
+from checkers.history import FINAL, NEMESIS, QUIESCE, Event, EventType, History, Process, pair_ops
 
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 _OPTIONAL_STRINGS = ("key", "node", "error")
@@ -131,9 +131,10 @@ def check_pairing(events: list[Event], lines: list[int], path: str) -> None:
     """
     open_invokes: dict[Process, tuple[Event, int]] = {}
     for event, line in zip(events, lines, strict=True):
-        if event.process == NEMESIS:
-            continue
         pending = open_invokes.get(event.process)
+        if event.process == NEMESIS or (event.process == FINAL and pending is None
+                                        and event.f == QUIESCE and event.type == "info"):
+            continue  # faults, and the final phase's convergence report, stand alone
         if event.type == "invoke":
             if pending is not None:
                 raise HistoryError(
