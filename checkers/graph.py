@@ -298,13 +298,19 @@ class KeyGraph:
         graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
         if graph.number_of_nodes() > WINDOW_NODES:
             return None
+        by_index = {o.invoke_index: o for o in self.ops}
         start = op.invoke_index
+        # The reduction keeps only the last real-time edge into op; restore the
+        # others so the cycle can close from the earliest op that allows it.
+        for u in list(graph):
+            other = by_index[u]
+            if completed(other) and other.complete_index < start:
+                graph.add_edge(u, start, kind="realtime")
         distances = nx.single_source_shortest_path_length(graph, start)
         sources = [u for u in graph.predecessors(start) if u in distances]
         if not sources:
             return None
         last = min(sources, key=lambda u: distances[u])
-        by_index = {o.invoke_index: o for o in self.ops}
         return [by_index[i] for i in nx.shortest_path(graph, start, last)]
 
     def _witness_cycle(self, op: Op, witness: Op, low: int, high: int) -> list[Op | int]:
