@@ -6,6 +6,7 @@ enough successful ops (a run where every op timed out proves little).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -36,7 +37,7 @@ def latency_summary(nanoseconds: list[int]) -> dict[str, float]:
     """Nearest-rank quantiles and the maximum, in milliseconds."""
     ordered = sorted(nanoseconds)
     summary = {
-        f"p{round(q * 100)}": ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+        f"p{round(q * 100)}": ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1e6
         for q in QUANTILES
     }
     summary["max"] = ordered[-1] / 1e6
