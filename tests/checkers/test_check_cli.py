@@ -41,7 +41,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize(("names", "code"), [
-    (["valid"], 0), (["unknown"], 2), (["valid", "unknown"], 2), (["unknown", "invalid", "valid"], 1),
+    (["valid"], 0), (["unknown"], 2), (["valid", "unknown"], 2),
+    (["unknown", "invalid", "valid"], 1),
     (["invalid", "bad", "valid"], 254),
 ])
 def test_exit_code_is_the_worst_over_all_histories(files: dict[str, Path], names: list[str],
