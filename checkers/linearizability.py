@@ -55,23 +55,30 @@ def check_linearizability(
         kept, transitions = _prepare(history, spec, ops)
         run = search(
             [Interval(op.invoke_time, op.complete_time) for op in kept],
-            transitions, spec.initial_state(initial),
+            transitions,
+            spec.initial_state(initial),
         )
         searches.append(_KeySearch(key, kept, transitions, run))
     _interleave(searches, deadline, memory_limit)
     keys = {
         _key_name(s.key): {
-            "valid": s.outcome.valid, "ops": len(s.ops), "configs": s.outcome.configs,
-            "memory_estimate": s.memory, "seconds": round(s.seconds, 6), "reason": s.outcome.reason,
+            "valid": s.outcome.valid,
+            "ops": len(s.ops),
+            "configs": s.outcome.configs,
+            "memory_estimate": s.memory,
+            "seconds": round(s.seconds, 6),
+            "reason": s.outcome.reason,
         }
-        for s in searches if s.outcome is not None
+        for s in searches
+        if s.outcome is not None
     }
     return CheckResult(
         checker=CHECKER,
         valid=combine([s.outcome.valid for s in searches if s.outcome is not None]),
         anomalies=[
             _anomaly(spec, s.key, s.ops, s.transitions, s.outcome)
-            for s in searches if s.outcome is not None and s.outcome.valid is False
+            for s in searches
+            if s.outcome is not None and s.outcome.valid is False
         ],
         details={
             "model": spec.name,
@@ -146,7 +153,7 @@ def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], li
         try:
             transition = spec.transition(op)
         except ValueError as error:
-            raise HistoryError(history.source, None, f"op #{op.invoke_index}: {error}") from None
+            raise HistoryError(f"op #{op.invoke_index}: {error}", path=history.source) from None
         if transition is not None:
             kept.append(op)
             transitions.append(transition)
@@ -162,7 +169,11 @@ def _describe_op(op: Op, transition: Transition) -> str:
 
 
 def _anomaly(
-    spec: Model, key: Hashable, ops: list[Op], transitions: list[Transition], outcome: Outcome,
+    spec: Model,
+    key: Hashable,
+    ops: list[Op],
+    transitions: list[Transition],
+    outcome: Outcome,
 ) -> Anomaly:
     """Explain in plain words why a key has no linearization."""
     where = "" if key is None else f"key {key}: "

@@ -139,13 +139,18 @@ class RegisterModel(Model):
         summary = f"cas {_show(old)}->{_show(new)}"
         if op.type == "fail":
             return Transition(
-                lambda state: state if state != old else ILLEGAL, True, False,
+                lambda state: state if state != old else ILLEGAL,
+                True,
+                False,
                 summary + " (failed: the register did not hold " + _show(old) + ")",
             )
         if optional and old == new:
             return Transition(lambda state: ILLEGAL, False, True, summary)
         return Transition(
-            lambda state: new if state == old else ILLEGAL, False, optional, summary,
+            lambda state: new if state == old else ILLEGAL,
+            False,
+            optional,
+            summary,
         )
 
     def describe(self, state: State) -> str:

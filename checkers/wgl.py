@@ -90,7 +90,9 @@ Search = Generator[int, None, Outcome]
 
 
 def search(
-    intervals: Sequence[Interval], transitions: Sequence[Transition], initial: Hashable,
+    intervals: Sequence[Interval],
+    transitions: Sequence[Transition],
+    initial: Hashable,
 ) -> Search:
     """Decide whether these ops (in ``intervals`` order) have a linearization.
 

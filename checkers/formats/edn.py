@@ -19,8 +19,9 @@ from typing import Any
 import edn_format
 from edn_format import Keyword
 
-from checkers.errors import HistoryError, check_pairing, read_text
+from checkers.errors import HistoryError, read_text
 from checkers.formats import porcupine_kv
+from checkers.formats.jsonl import check_pairing
 from checkers.history import Event, History, pair_ops
 
 _TYPES = frozenset({"invoke", "ok", "fail", "info"})
@@ -47,7 +48,9 @@ def load(path: str | Path) -> History:
     try:
         forms = edn_format.loads_all(text)
     except Exception as error:  # the reader raises many types on bad input
-        raise HistoryError(path, _error_line(text, error), f"not valid EDN: {error}") from None
+        raise HistoryError(
+            f"not valid EDN: {error}", path=str(path), line=_error_line(text, error)
+        ) from None
     if len(forms) == 1 and _is_vector(forms[0]):
         maps, depth = list(forms[0]), 1
     else:
@@ -55,8 +58,10 @@ def load(path: str | Path) -> History:
     lines = _start_lines(text, depth)
     if len(lines) != len(maps):  # e.g. ops that are not maps; lines are then approximate
         lines = [*lines, *[None] * len(maps)][: len(maps)]
-    events = [_event(path, line, op, position) for position, (op, line) in
-              enumerate(zip(maps, lines, strict=True))]
+    events = [
+        _event(path, line, op, position)
+        for position, (op, line) in enumerate(zip(maps, lines, strict=True))
+    ]
     _check_times(path, maps, lines)
     if all(Keyword("time") in op for op in maps):
         for event, op in zip(events, maps, strict=True):
@@ -110,27 +115,39 @@ def _is_vector(value: Any) -> bool:
 
 def _event(path: str | Path, line: int | None, op: Any, position: int) -> Event:
     if not isinstance(op, Mapping):
-        raise HistoryError(path, line, f"expected an op map, got {edn_format.dumps(op)[:60]}")
+        raise HistoryError(
+            f"expected an op map, got {edn_format.dumps(op)[:60]}", path=str(path), line=line
+        )
     fields = {_name(k): v for k, v in op.items()}
     for name in ("process", "type", "f"):
         if name not in fields:
-            raise HistoryError(path, line, f"op has no :{name}")
+            raise HistoryError(f"op has no :{name}", path=str(path), line=line)
     process = fields["process"]
     if isinstance(process, Keyword | str):
         process = _name(process)
     elif not isinstance(process, int) or isinstance(process, bool):
-        raise HistoryError(path, line, f":process {process!r} is not an integer or keyword")
+        raise HistoryError(
+            f":process {process!r} is not an integer or keyword", path=str(path), line=line
+        )
     kind = _name(fields["type"])
     if kind not in _TYPES:
-        raise HistoryError(path, line, f":type {kind} is not :invoke, :ok, :fail or :info")
+        raise HistoryError(
+            f":type {kind} is not :invoke, :ok, :fail or :info", path=str(path), line=line
+        )
     index = fields.get("index", position)
     if not isinstance(index, int) or isinstance(index, bool):
-        raise HistoryError(path, line, f":index {index!r} is not an integer")
+        raise HistoryError(f":index {index!r} is not an integer", path=str(path), line=line)
     return Event(
-        index=index, time=position, process=process, type=kind,  # type: ignore[arg-type]
-        f=_name(fields["f"]), key=_plain(fields.get("key")), value=_plain(fields.get("value")),
+        index=index,
+        time=position,
+        process=process,
+        type=kind,  # type: ignore[arg-type]
+        f=_name(fields["f"]),
+        key=_plain(fields.get("key")),
+        value=_plain(fields.get("value")),
         version=_version(path, line, fields.get("version")),
-        node=_optional_text(fields.get("node")), error=_optional_text(fields.get("error")),
+        node=_optional_text(fields.get("node")),
+        error=_optional_text(fields.get("error")),
     )
 
 
@@ -139,11 +156,13 @@ def _check_times(path: str | Path, maps: list[Any], lines: list[int | None]) -> 
     timed = [Keyword("time") in op for op in maps]
     if any(timed) and not all(timed):
         line = lines[timed.index(False)]
-        raise HistoryError(path, line, "op has no :time although other ops have one")
+        raise HistoryError("op has no :time although other ops have one", path=str(path), line=line)
     for op, line in zip(maps, lines, strict=True):
         value = op.get(Keyword("time"), 0)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise HistoryError(path, line, f":time {value!r} is not an integer (nanoseconds)")
+            raise HistoryError(
+                f":time {value!r} is not an integer (nanoseconds)", path=str(path), line=line
+            )
 
 
 def _name(value: Any) -> str:
@@ -174,17 +193,21 @@ def _version(path: str | Path, line: int | None, value: Any) -> tuple[int, str] 
     if value is None:
         return None
     if (
-        _is_vector(value) and len(value) == 2
-        and isinstance(value[0], int) and isinstance(value[1], str)
+        _is_vector(value)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and isinstance(value[1], str)
     ):
         return (value[0], value[1])
-    raise HistoryError(path, line, f":version {value!r} is not [counter writer]")
+    raise HistoryError(f":version {value!r} is not [counter writer]", path=str(path), line=line)
 
 
 def _render(event: Event) -> str:
     fields = [
-        f":index {event.index}", f":time {event.time}",
-        f":process {_symbolic(event.process)}", f":type :{event.type}",
+        f":index {event.index}",
+        f":time {event.time}",
+        f":process {_symbolic(event.process)}",
+        f":type :{event.type}",
         f":f {_symbolic(event.f)}",
     ]
     if event.key is not None:

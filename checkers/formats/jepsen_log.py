@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from checkers.errors import HistoryError, check_pairing, read_text
+from checkers.errors import HistoryError, read_text
+from checkers.formats.jsonl import check_pairing
 from checkers.history import NEMESIS, Event, History, pair_ops
 
 MODEL = "cas-register"
@@ -46,10 +47,12 @@ def load(path: str | Path) -> History:
 def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:
     prefix = _PREFIX.match(line)
     if prefix is None:
-        raise HistoryError(path, number, "expected 'INFO jepsen.util - <process> <:type> <:f> ...'")
-    fields = line[prefix.end():].split(None, 3)
+        raise HistoryError(
+            "expected 'INFO jepsen.util - <process> <:type> <:f> ...'", path=str(path), line=number
+        )
+    fields = line[prefix.end() :].split(None, 3)
     if len(fields) < 3:
-        raise HistoryError(path, number, "expected a process, a :type and a :f")
+        raise HistoryError("expected a process, a :type and a :f", path=str(path), line=number)
     process_text, type_text, f_text = fields[:3]
     value_text = fields[3].strip() if len(fields) == 4 else "nil"
     process: int | str
@@ -58,12 +61,16 @@ def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:
     elif re.fullmatch(r"-?\d+", process_text):
         process = int(process_text)
     else:
-        raise HistoryError(path, number, f"process {process_text!r} is not an integer")
+        raise HistoryError(
+            f"process {process_text!r} is not an integer", path=str(path), line=number
+        )
     kind = type_text.removeprefix(":")
     if not type_text.startswith(":") or kind not in _TYPES:
-        raise HistoryError(path, number, f"type {type_text!r} is not :invoke, :ok, :fail or :info")
+        raise HistoryError(
+            f"type {type_text!r} is not :invoke, :ok, :fail or :info", path=str(path), line=number
+        )
     if not f_text.startswith(":") or len(f_text) < 2:
-        raise HistoryError(path, number, f"function {f_text!r} is not a keyword")
+        raise HistoryError(f"function {f_text!r} is not a keyword", path=str(path), line=number)
     value: Any = None
     error = None
     if value_text.startswith(":") and kind in ("fail", "info"):
@@ -71,8 +78,13 @@ def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:
     else:
         value = _parse_value(path, number, value_text)
     return Event(
-        index=index, time=index, process=process, type=kind, f=f_text[1:],  # type: ignore[arg-type]
-        value=value, error=error,
+        index=index,
+        time=index,
+        process=process,
+        type=kind,
+        f=f_text[1:],  # type: ignore[arg-type]
+        value=value,
+        error=error,
     )
 
 
@@ -87,4 +99,6 @@ def _parse_atom(path: str | Path, number: int, text: str) -> Any:
         return None
     if re.fullmatch(r"-?\d+", text):
         return int(text)
-    raise HistoryError(path, number, f"value {text!r} is not nil, an integer or [from to]")
+    raise HistoryError(
+        f"value {text!r} is not nil, an integer or [from to]", path=str(path), line=number
+    )

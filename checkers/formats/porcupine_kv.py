@@ -15,12 +15,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from checkers.errors import HistoryError, check_pairing, read_text
+from checkers.errors import HistoryError, read_text
+from checkers.formats.jsonl import check_pairing
 from checkers.history import Event, History, pair_ops
 
 MODEL = "kv"
 _FIELD = re.compile(r'\s*:([a-z-]+)\s+(nil|-?\d+|:[a-z-]+|"(?:[^"\\]|\\.)*")\s*(?:,|$)')
-_SHAPE = re.compile(r'^\s*\{:process\s.*:f\s+:(get|put|append)\b.*\}\s*$')
+_SHAPE = re.compile(r"^\s*\{:process\s.*:f\s+:(get|put|append)\b.*\}\s*$")
 _TYPES = frozenset({"invoke", "ok", "fail", "info"})
 _FUNCTIONS = frozenset({"get", "put", "append"})
 _REQUIRED = ("process", "type", "f", "key")
@@ -50,20 +51,22 @@ def load(path: str | Path) -> History:
 def _fields(path: str | Path, number: int, line: str) -> dict[str, Any]:
     text = line.strip()
     if not (text.startswith("{") and text.endswith("}")):
-        raise HistoryError(path, number, "expected one map {...} on the line")
+        raise HistoryError("expected one map {...} on the line", path=str(path), line=number)
     fields: dict[str, Any] = {}
     position, end = 1, len(text) - 1
     while position < end:
         match = _FIELD.match(text, position, end)
         if match is None:
-            raise HistoryError(path, number, f"cannot read a ':field value' at {text[position:]!r}")
+            raise HistoryError(
+                f"cannot read a ':field value' at {text[position:]!r}", path=str(path), line=number
+            )
         name, raw = match.group(1), match.group(2)
         if name in fields:
-            raise HistoryError(path, number, f"field :{name} appears twice")
+            raise HistoryError(f"field :{name} appears twice", path=str(path), line=number)
         try:
             fields[name] = _value(raw)
         except ValueError:
-            raise HistoryError(path, number, f"bad string {raw}") from None
+            raise HistoryError(f"bad string {raw}", path=str(path), line=number) from None
         position = match.end()
     return fields
 
@@ -85,20 +88,27 @@ class _Keyword(str):
 def _event(path: str | Path, number: int, fields: dict[str, Any], index: int) -> Event:
     missing = [name for name in _REQUIRED if name not in fields]
     if missing:
-        raise HistoryError(path, number, f"missing :{', :'.join(missing)}")
+        raise HistoryError(f"missing :{', :'.join(missing)}", path=str(path), line=number)
     process, kind, f, key = (fields[name] for name in _REQUIRED)
     if not isinstance(process, int):
-        raise HistoryError(path, number, f":process {process!r} is not an integer")
+        raise HistoryError(f":process {process!r} is not an integer", path=str(path), line=number)
     if not isinstance(kind, _Keyword) or kind not in _TYPES:
-        raise HistoryError(path, number, f":type {kind!r} is not :invoke, :ok, :fail or :info")
+        raise HistoryError(
+            f":type {kind!r} is not :invoke, :ok, :fail or :info", path=str(path), line=number
+        )
     if not isinstance(f, _Keyword) or f not in _FUNCTIONS:
-        raise HistoryError(path, number, f":f {f!r} is not :get, :put or :append")
+        raise HistoryError(f":f {f!r} is not :get, :put or :append", path=str(path), line=number)
     if not isinstance(key, str) or isinstance(key, _Keyword):
-        raise HistoryError(path, number, f":key {key!r} is not a string")
+        raise HistoryError(f":key {key!r} is not a string", path=str(path), line=number)
     value = fields.get("value")
     if value is not None and (not isinstance(value, str) or isinstance(value, _Keyword)):
-        raise HistoryError(path, number, f":value {value!r} is not a string or nil")
+        raise HistoryError(f":value {value!r} is not a string or nil", path=str(path), line=number)
     return Event(
-        index=index, time=index, process=process, type=str(kind),  # type: ignore[arg-type]
-        f=str(f), key=str(key), value=value,
+        index=index,
+        time=index,
+        process=process,
+        type=str(kind),  # type: ignore[arg-type]
+        f=str(f),
+        key=str(key),
+        value=value,
     )
