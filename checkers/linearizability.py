@@ -25,7 +25,8 @@ CHECKER = "linearizability"
 DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
 NOT_CLIENT_OPS = frozenset({"final-read"})
-SHOWN_PREFIX = 8
+SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
+SHOWN_STATES = 6  # states named in an explanation
 
 
 def check_linearizability(
@@ -168,6 +169,12 @@ def _describe_op(op: Op, transition: Transition) -> str:
     return f"#{op.invoke_index} {transition.summary} (process {op.process})"
 
 
+def _describe_states(spec: Model, states: list[Hashable]) -> str:
+    shown = ", ".join(spec.describe(s) for s in states[:SHOWN_STATES]) or "none"
+    more = len(states) - SHOWN_STATES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def _anomaly(
     spec: Model,
     key: Hashable,
@@ -191,9 +198,9 @@ def _anomaly(
         f"{spec.describe(outcome.prefix_state)}. "
         f"Op {_describe_op(blocker, transitions[outcome.blocker])} could not be placed: "
     )
-    tried = ", ".join(spec.describe(s) for s in outcome.tried_states) or "none"
+    tried = _describe_states(spec, outcome.tried_states)
     if outcome.legal_states:
-        legal = ", ".join(spec.describe(s) for s in outcome.legal_states)
+        legal = _describe_states(spec, outcome.legal_states)
         text += (
             f"it was tried in the states {tried}; it is legal in {legal}, "
             "but every order that places it there fails later."
