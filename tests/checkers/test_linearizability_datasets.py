@@ -11,31 +11,9 @@ from checkers.formats import edn, jepsen_log, porcupine_kv
 from checkers.linearizability import check_linearizability
 
 LINEARIZABLE_ETCD = frozenset(
-    [
-        "002",
-        "005",
-        "007",
-        "018",
-        "025",
-        "031",
-        "038",
-        "045",
-        "048",
-        "049",
-        "051",
-        "053",
-        "056",
-        "067",
-        "075",
-        "076",
-        "080",
-        "087",
-        "092",
-        "098",
-        "100",
-        "101",
-        "102",
-    ]
+    f"{n:03d}"
+    for n in (2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98,
+              100, 101, 102)
 )
 EMPTY_ETCD = "095"  # that run never started
 ETCD = [f"{n:03d}" for n in range(103) if f"{n:03d}" != EMPTY_ETCD]
