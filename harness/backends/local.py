@@ -210,20 +210,25 @@ class LocalBackend(Backend):
             "--anti-entropy-interval", str(spec.anti_entropy_interval),
             "--clock-offset-file", str(self.clock_file(node)),
         ]
-        for bug in spec.bugs:
-            cmd += ["--bug", bug]
-        if spec.allow_weak_quorum:
-            cmd.append("--allow-weak-quorum")
-        return cmd
+        return cmd + self._protocol_flags()
 
     def _agent_cmd(self, home: str) -> list[str]:
+        """The reference fan-out agent (also in front of a --replica-cmd cluster:
+        it only speaks the internal API). It runs the protocol, so it gets the bugs."""
         spec = self.spec
-        return [
+        cmd = [
             sys.executable, "-m", "replica.agent",
             "--listen", f"{LOCALHOST}:{self._agent_ports[home]}",
             "--peers", self._peers[home], "--n", str(spec.n), "--r", str(spec.r),
             "--w", str(spec.w), "--request-timeout", str(spec.request_timeout),
         ]
+        return cmd + self._protocol_flags()
+
+    def _protocol_flags(self) -> list[str]:
+        flags = [arg for bug in self.spec.bugs for arg in ("--bug", bug)]
+        if self.spec.allow_weak_quorum:
+            flags.append("--allow-weak-quorum")
+        return flags
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.spec.extra_env, "PYTHONUNBUFFERED": "1"}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from local_helpers import alive, get, group_members, wait_healthy
 
 from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend, render_replica_cmd
@@ -23,50 +24,9 @@ NODES = ("n1", "n2", "n3")
 pytestmark = pytest.mark.slow
 
 
-def alive(pid: int) -> bool:
-    """A process exists and is not a zombie (read from /proc, no psutil)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def group_members(pgids: set[int]) -> list[int]:
-    """Live processes whose process group is one of ``pgids``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if fields[0] != "Z" and int(fields[2]) in pgids:
-                found.append(int(entry.name))
-    return found
-
-
 def spec_for(tmp_path: Path, **kw) -> ClusterSpec:
     kw.setdefault("replica_cmd", STANDIN_CMD)
     return ClusterSpec(run_id="t", run_dir=tmp_path, nodes=NODES, n=3, r=2, w=2, **kw)
-
-
-async def get(session: aiohttp.ClientSession, url: str, timeout: float = 2.0):
-    async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as reply:
-        return reply.status, await reply.json()
-
-
-async def wait_healthy(backend: LocalBackend, session: aiohttp.ClientSession) -> None:
-    deadline = time.monotonic() + 10
-    for node in backend.spec.nodes:
-        while True:
-            try:
-                if (await get(session, backend.public_url(node) + "/health", 0.5))[0] == 200:
-                    break
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            assert time.monotonic() < deadline, f"{node} never became healthy"
-            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
