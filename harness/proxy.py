@@ -15,6 +15,10 @@ bytes are delivered in order, as TCP retransmission would, so late requests do
 arrive late: a replica must cope with that. A connection the initiator closes
 before it reached the target is dropped (a kernel aborts a SYN_SENT socket).
 
+A killed target refuses, as a host whose process died does: while the backend
+says ``dst`` is down and the link is not cut, the listener is closed, so the
+kernel refuses new connections (a cut link still hangs: the SYN is lost).
+
 Delay and loss act per chunk of bytes, in order: a chunk is delivered
 ``delay ± jitter`` after it was read; a "lost" chunk costs an extra
 :data:`RETRANSMIT_S`, since under TCP a dropped segment is a late one.
@@ -59,23 +63,29 @@ class Link:
         self.connectable.set()
         self.connections: set[_Connection] = set()
         self.server: asyncio.Server | None = None
+        self.port = 0  # chosen by the kernel on first listen, kept after
+        self.target_up = True
         self.rng = rng
 
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return self.server.sockets[0].getsockname()[1]
+    async def sync_listener(self) -> None:
+        """Listen unless the target is down and nothing cuts the link (refuse then)."""
+        refuse = not self.target_up and not any(self.blocked.values())
+        if refuse and self.server is not None:
+            self.server.close()  # established connections stay; new ones are refused
+            self.server = None
+        elif not refuse and self.server is None:
+            loop = asyncio.get_running_loop()
+            self.server = await loop.create_server(
+                lambda: _Connection(self).down, LOCALHOST, self.port)
+            self.port = self.server.sockets[0].getsockname()[1]
 
-    async def listen(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: _Connection(self).down, LOCALHOST, 0)
-
-    def set_blocked(self, forward: bool, backward: bool) -> None:
+    async def set_blocked(self, forward: bool, backward: bool) -> None:
         self.blocked = {True: forward, False: backward}
         if forward or backward:
             self.connectable.clear()
         else:
             self.connectable.set()
+        await self.sync_listener()
         for conn in list(self.connections):
             conn.forward.flush()
             conn.backward.flush()
@@ -91,12 +101,13 @@ class Link:
         return max(at, after)
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
         for conn in list(self.connections):
             conn.abort()
-        if self.server is not None:
-            await self.server.wait_closed()
+        if server is not None:
+            await server.wait_closed()
 
 
 class _Side(asyncio.Protocol):
@@ -279,23 +290,30 @@ class LinkProxies:
         """Start the proxy for ``src -> dst`` forwarding to ``target``; its port."""
         link = Link(src, dst, target, self._rng)
         self.links[(src, dst)] = link
-        await link.listen()
+        await link.sync_listener()
         return link.port
 
     def port(self, src: str, dst: str) -> int:
         return self.links[(src, dst)].port
 
-    def partition(self, grudge: dict[str, Iterable[str]]) -> None:
+    async def partition(self, grudge: dict[str, Iterable[str]]) -> None:
         """Apply ``grudge`` (node -> nodes it drops traffic from), replacing the
         previous partition."""
         drops = {node: set(dropped) for node, dropped in grudge.items()}
         for (src, dst), link in self.links.items():
-            link.set_blocked(forward=src in drops.get(dst, ()),
-                             backward=dst in drops.get(src, ()))
+            await link.set_blocked(forward=src in drops.get(dst, ()),
+                                   backward=dst in drops.get(src, ()))
 
-    def heal(self) -> None:
+    async def heal(self) -> None:
         for link in self.links.values():
-            link.set_blocked(False, False)
+            await link.set_blocked(False, False)
+
+    async def set_target_up(self, node: str, up: bool) -> None:
+        """Tell the links into ``node`` whether it runs (a dead one refuses)."""
+        for (_, dst), link in self.links.items():
+            if dst == node:
+                link.target_up = up
+                await link.sync_listener()
 
     def set_delay(self, delay_s: float, jitter_s: float = 0.0, loss: float = 0.0) -> None:
         for link in self.links.values():

@@ -150,6 +150,7 @@ class LocalBackend(Backend):
     async def kill(self, node: str) -> None:
         proc = self._nodes[node]
         _kill_group(proc, signal.SIGKILL)
+        await self._links.set_target_up(node, False)
         await _reap(proc)
         self._paused.discard(node)
 
@@ -158,6 +159,7 @@ class LocalBackend(Backend):
             return
         await self.kill(node)  # reap it, and whatever it left in its group
         self._nodes[node] = self._spawn(node, self._node_cmd(node))
+        await self._links.set_target_up(node, True)
 
     async def pause(self, node: str) -> None:
         if _running(self._nodes[node]):
@@ -175,10 +177,10 @@ class LocalBackend(Backend):
         unknown = (set(grudge) | set().union(*grudge.values())) - set(self.spec.nodes)
         if unknown:
             raise ValueError(f"grudge names unknown nodes: {', '.join(sorted(unknown))}")
-        self._links.partition(grudge)
+        await self._links.partition(grudge)
 
     async def heal(self) -> None:
-        self._links.heal()
+        await self._links.heal()
 
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None:

@@ -3,7 +3,7 @@
 Started through ``--replica-cmd`` as ``python standin.py --id {id} --listen
 {listen} --peers {peers} --data-dir {data_dir}``. It keeps a durable dict (so a
 kill/start can be seen to keep data) and ``GET /ask/{peer}`` makes it call a
-peer at the address its ``--peers`` gave, reporting ok / timeout / refused.
+peer at the address its ``--peers`` gave, reporting ok / timeout / refused / broken.
 With STANDIN_CHILD=1 it leaves a ``sleep`` child in its process group.
 """
 
@@ -59,8 +59,10 @@ def main() -> None:
                 return web.json_response({"ok": (await reply.json())["id"]})
         except TimeoutError:
             return web.json_response({"error": "timeout"}, status=504)
+        except aiohttp.ClientConnectorError:
+            return web.json_response({"error": "refused"}, status=502)
         except aiohttp.ClientError as exc:
-            return web.json_response({"error": f"refused: {exc}"}, status=502)
+            return web.json_response({"error": f"broken: {exc}"}, status=502)
 
     app = web.Application()
     app.add_routes([web.get("/health", health), web.get("/kv/{key}", get),

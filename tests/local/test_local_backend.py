@@ -77,8 +77,12 @@ async def test_kill_and_start_keep_data(cluster) -> None:
     assert not alive(pid)
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(session, url + "/health")
-    status, _ = await get(session, backend.public_url("n1") + "/ask/n2")
-    assert status == 502, "a dead node's port refuses, through the proxy too"
+    reply = await get(session, backend.public_url("n1") + "/ask/n2")
+    assert reply == (502, {"error": "refused"}), "a dead node refuses, through the proxy too"
+    await backend.partition({"n1": {"n2"}})
+    reply = await get(session, backend.public_url("n1") + "/ask/n2?timeout=0.3")
+    assert reply == (504, {"error": "timeout"}), "but across a cut link it hangs"
+    await backend.heal()
     await backend.start("n2")
     await backend.start("n2")  # no-op while running
     await wait_healthy(backend, session)

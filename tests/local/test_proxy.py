@@ -65,7 +65,7 @@ async def test_partition_stalls_existing_and_new_connections_until_heal(link) ->
     old_r, old_w = await asyncio.open_connection(LOCALHOST, port)
     assert await roundtrip(old_r, old_w, b"before\n") == b"before\n"
 
-    proxies.partition({"b": {"a"}, "a": {"b"}})
+    await proxies.partition({"b": {"a"}, "a": {"b"}})
     with pytest.raises(TimeoutError):
         await roundtrip(old_r, old_w, b"held\n", timeout=0.3)
     # a new connection is not refused: it connects, then nothing comes back
@@ -74,7 +74,7 @@ async def test_partition_stalls_existing_and_new_connections_until_heal(link) ->
         await roundtrip(new_r, new_w, b"new\n", timeout=0.3)
     assert b"held\n" not in echo.received and b"new\n" not in echo.received
 
-    proxies.heal()  # held bytes arrive late, in order, as retransmissions would
+    await proxies.heal()  # held bytes arrive late, in order, as retransmissions would
     assert await asyncio.wait_for(old_r.readline(), 1) == b"held\n"
     assert await asyncio.wait_for(new_r.readline(), 1) == b"new\n"
     assert await roundtrip(old_r, old_w, b"after\n") == b"after\n"
@@ -84,7 +84,7 @@ async def test_partition_stalls_existing_and_new_connections_until_heal(link) ->
 
 async def test_unrelated_grudge_leaves_link_open(link) -> None:
     proxies, port, _ = link
-    proxies.partition({"c": {"a", "b"}})
+    await proxies.partition({"c": {"a", "b"}})
     reader, writer = await asyncio.open_connection(LOCALHOST, port)
     assert await roundtrip(reader, writer, b"ok\n") == b"ok\n"
     writer.close()
@@ -94,15 +94,15 @@ async def test_one_way_drop_of_replies_lets_requests_through(link) -> None:
     proxies, port, echo = link
     reader, writer = await asyncio.open_connection(LOCALHOST, port)
     assert await roundtrip(reader, writer, b"1\n") == b"1\n"
-    proxies.partition({"a": {"b"}})  # a drops what b sends: requests arrive, replies do not
+    await proxies.partition({"a": {"b"}})  # a drops what b sends: requests arrive, replies do not
     with pytest.raises(TimeoutError):
         await roundtrip(reader, writer, b"2\n", timeout=0.3)
     assert echo.received[-1] == b"2\n"
-    proxies.partition({"b": {"a"}})  # now the other way: requests are held
+    await proxies.partition({"b": {"a"}})  # now the other way: requests are held
     writer.write(b"3\n")
     await asyncio.sleep(0.2)
     assert b"3\n" not in echo.received
-    proxies.heal()
+    await proxies.heal()
     assert await asyncio.wait_for(reader.readline(), 1) == b"2\n"
     assert await asyncio.wait_for(reader.readline(), 1) == b"3\n"
     writer.close()
@@ -152,4 +152,19 @@ async def test_close_stops_listening_and_is_idempotent(link) -> None:
     with pytest.raises(OSError):
         await asyncio.open_connection(LOCALHOST, port)
     assert await asyncio.wait_for(reader.read(), 1) == b""
+    writer.close()
+
+
+async def test_dead_target_refuses_unless_the_link_is_cut(link) -> None:
+    proxies, port, _ = link
+    await proxies.set_target_up("b", False)
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection(LOCALHOST, port)
+    await proxies.partition({"a": {"b"}})  # a lost SYN-ACK hangs, it is not a refusal
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(LOCALHOST, port), 0.5)
+    with pytest.raises(TimeoutError):
+        await roundtrip(reader, writer, b"x\n", timeout=0.2)
+    await proxies.set_target_up("b", True)
+    await proxies.heal()
+    assert await asyncio.wait_for(reader.readline(), 1) == b"x\n"
     writer.close()
