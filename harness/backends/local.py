@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import os
 import random
 import shlex
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends.base import Backend, ClusterSpec, Grudge
@@ -32,6 +34,7 @@ from harness.proxy import LOCALHOST, LinkProxies
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no clash with outgoing sockets
 EXIT_WAIT_S = 5.0
+PR_SET_PDEATHSIG = 1
 TEMPLATE_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
 
 
@@ -242,7 +245,8 @@ class LocalBackend(Backend):
             try:
                 proc = subprocess.Popen(
                     cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    cwd=self.spec.run_dir, env=env, start_new_session=True)
+                    cwd=self.spec.run_dir, env=env, start_new_session=True,
+                    preexec_fn=_die_with_parent(os.getpid()))
             except OSError as exc:
                 raise RuntimeError(f"cannot start {name}: {exc}") from None
         self._every_process.append(proc)
@@ -251,6 +255,19 @@ class LocalBackend(Backend):
     def _need_proxies(self, what: str) -> None:
         if not self.use_proxies:
             raise NotImplementedError(f"{what} need the link proxies (proxies=False)")
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """In the child before exec: get SIGKILL when the harness dies, even by
+    SIGKILL (Linux PR_SET_PDEATHSIG), so a killed harness leaves no node behind."""
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the harness died before the line above
+            os._exit(1)
+
+    return arm
 
 
 def _running(proc: subprocess.Popen[bytes]) -> bool:

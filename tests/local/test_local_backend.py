@@ -157,3 +157,39 @@ def test_no_process_left_by_this_module() -> None:
     """Belt and braces: the test process has no live child left."""
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     assert [int(c) for c in children if alive(int(c))] == []
+
+
+HARNESS_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from harness.backends.base import ClusterSpec
+from harness.backends.local import LocalBackend
+
+async def main():
+    spec = ClusterSpec(run_id="t", run_dir=Path(sys.argv[1]), nodes=("n1", "n2"), n=2, r=1,
+                       w=2, replica_cmd=sys.argv[2])
+    backend = LocalBackend(spec)
+    await backend.setup()
+    print(" ".join(map(str, backend.pids())), flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_nodes_die_with_a_killed_harness(tmp_path: Path) -> None:
+    """A harness killed by SIGKILL gets no teardown; its nodes must die anyway."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HARNESS_SCRIPT, str(tmp_path), STANDIN_CMD,
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None
+        pids = [int(p) for p in (await asyncio.wait_for(proc.stdout.readline(), 10)).split()]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+    finally:
+        proc.kill()
+        await proc.wait()
+    deadline = time.monotonic() + 5
+    while any(alive(p) for p in pids):
+        assert time.monotonic() < deadline, "a node outlived its harness"
+        await asyncio.sleep(0.05)
