@@ -55,7 +55,8 @@ _CLOSE = object()  # the sender closed the connection
 class Link:
     """One directed link ``src -> dst``: a listener and its fault state."""
 
-    def __init__(self, src: str, dst: str, target: tuple[str, int], rng: random.Random) -> None:
+    def __init__(self, src: str, dst: str, target: tuple[str, int], rng: random.Random,
+                 port: int = 0) -> None:
         self.src, self.dst, self.target = src, dst, target
         self.blocked = {True: False, False: False}  # forward (src->dst) / backward
         self.delay = _Delay()
@@ -63,7 +64,7 @@ class Link:
         self.connectable.set()
         self.connections: set[_Connection] = set()
         self.server: asyncio.Server | None = None
-        self.port = 0  # chosen by the kernel on first listen, kept after
+        self.port = port  # 0: the kernel picks one on first listen; kept after
         self.target_up = True
         self.rng = rng
 
@@ -286,9 +287,13 @@ class LinkProxies:
         self.links: dict[tuple[str, str], Link] = {}
         self._rng = random.Random(seed)
 
-    async def add(self, src: str, dst: str, target: tuple[str, int]) -> int:
-        """Start the proxy for ``src -> dst`` forwarding to ``target``; its port."""
-        link = Link(src, dst, target, self._rng)
+    async def add(self, src: str, dst: str, target: tuple[str, int], port: int = 0) -> int:
+        """Start the proxy for ``src -> dst`` forwarding to ``target``; its port.
+
+        Give a ``port`` outside the kernel's ephemeral range when the link may
+        stop listening (a killed target): an outgoing socket cannot take it then.
+        """
+        link = Link(src, dst, target, self._rng, port)
         self.links[(src, dst)] = link
         await link.sync_listener()
         return link.port

@@ -115,7 +115,8 @@ class LocalBackend(Backend):
                 for dst in spec.nodes:
                     port = self._ports[dst]
                     if src != dst and self.use_proxies:
-                        port = await self._links.add(src, dst, (LOCALHOST, self._ports[dst]))
+                        port = await self._links.add(src, dst, (LOCALHOST, self._ports[dst]),
+                                                     free_port(taken, self._rng))
                     entries.append(f"{dst}={LOCALHOST}:{port}")
                 self._peers[src] = ",".join(entries)
             for node in spec.nodes:
