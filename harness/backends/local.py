@@ -75,6 +75,8 @@ class LocalBackend(Backend):
     """
 
     def __init__(self, spec: ClusterSpec, *, proxies: bool = True) -> None:
+        if spec.mode not in ("coordinator", "client"):
+            raise ValueError(f"unknown mode {spec.mode!r}; choose coordinator or client")
         super().__init__(spec)
         self.use_proxies = proxies
         self._rng = random.Random()
@@ -82,7 +84,6 @@ class LocalBackend(Backend):
         self._agent_ports: dict[str, int] = {}
         self._peers: dict[str, str] = {}
         self._nodes: dict[str, subprocess.Popen[bytes]] = {}
-        self._agents: dict[str, subprocess.Popen[bytes]] = {}
         self._every_process: list[subprocess.Popen[bytes]] = []
         self._paused: set[str] = set()
         self._links = LinkProxies()
@@ -123,7 +124,7 @@ class LocalBackend(Backend):
                 self._nodes[node] = self._spawn(node, self._node_cmd(node))
             if spec.mode == "client":
                 for node in spec.nodes:
-                    self._agents[node] = self._spawn(f"agent-{node}", self._agent_cmd(node))
+                    self._spawn(f"agent-{node}", self._agent_cmd(node))
         except BaseException:
             await self.teardown()
             raise
