@@ -7,7 +7,7 @@ this daemon, running inside the node's network namespace, accepts each queued
 packet only after `delay ± jitter` milliseconds. It speaks the nfnetlink_queue
 protocol directly over a netlink socket, copying only packet metadata.
 
-Usage: python3 qdelay.py --queue 0 --delay-ms 50 [--jitter-ms 5]
+Usage: python3 qdelay.py --queue 0 --delay-ms 50 [--jitter-ms 5] [--pidfile PATH]
 """
 
 from __future__ import annotations
@@ -102,8 +102,11 @@ def packet_ids(data: bytes) -> list[int]:
     return ids
 
 
-async def serve(queue: int, delay_s: float, jitter_s: float) -> None:
+async def serve(queue: int, delay_s: float, jitter_s: float, pidfile: str | None) -> None:
     sock = open_queue(queue)
+    if pidfile:  # written once bound, so "pidfile exists" means "delaying"
+        with open(pidfile, "w") as out:
+            out.write(f"{os.getpid()}\n")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -138,8 +141,9 @@ def main() -> None:
     parser.add_argument("--queue", type=int, default=0)
     parser.add_argument("--delay-ms", type=float, required=True)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--pidfile")
     args = parser.parse_args()
-    asyncio.run(serve(args.queue, args.delay_ms / 1000, args.jitter_ms / 1000))
+    asyncio.run(serve(args.queue, args.delay_ms / 1000, args.jitter_ms / 1000, args.pidfile))
 
 
 if __name__ == "__main__":

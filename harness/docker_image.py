@@ -10,6 +10,7 @@ build with unchanged inputs is a dictionary lookup.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import shutil
@@ -32,7 +33,7 @@ from harness.docker_progress import Progress
 
 DEFAULT_BASE = "python:3.11-slim"
 IMAGE_REPO = "quorumlab-replica"
-REPLICA_DEPS = ("aiohttp",)  # what the replica imports beyond the stdlib
+REPLICA_DEPS = ("aiohttp", "orjson")  # what the replica imports beyond the stdlib
 # Project files that go into the image (and so into its tag's hash).
 PROJECT_FILES = ("pyproject.toml", "README.md")
 PROJECT_PACKAGES = ("replica",)
@@ -202,4 +203,15 @@ def ensure_image(base: str = "auto", client: docker.DockerClient | None = None,
             _make_wheels(root, context / "wheels", _python_tag(client, base_ref), progress)
             _docker_build(client, context, base_ref, tag, progress)
         progress.step(f"built {tag}")
+        _remove_older(client, tag)
         return tag
+
+
+def _remove_older(client: docker.DockerClient, keep: str) -> None:
+    """Drop earlier replica images (each source change makes one); keep any in use."""
+    for image in client.images.list(name=IMAGE_REPO):
+        if keep in image.tags:
+            continue
+        for tag in image.tags:
+            with contextlib.suppress(docker.errors.APIError):  # in use by a container
+                client.images.remove(tag)
