@@ -139,6 +139,10 @@ class Runner:
         except HarnessError as exc:
             self.outcome.incomplete = True
             self.outcome.error = str(exc)
+        except Exception as exc:  # a harness bug: keep the history, say it in one line
+            log.exception("run failed")
+            self.outcome.incomplete = True
+            self.outcome.error = f"harness failed: {type(exc).__name__}: {exc}"
         finally:
             recorder.close()
             self.progress("teardown")

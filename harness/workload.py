@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from harness.client import Outcome
 from harness.recorder import Recorder
 
-
 FAIL_BACKOFF = 0.05  # seconds a worker waits after a failed op (jittered)
 
 
