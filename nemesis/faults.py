@@ -19,22 +19,24 @@ from nemesis.kinds import PROCESS_KINDS, TARGET_CHOICES
 Grudge = dict[str, frozenset[str]]
 
 
-# Link delay: enough jitter that replicas of one write get it at different
-# times, which is what makes a too-early acknowledgement observable.
-DELAY_MS = 30.0
-JITTER_MS = 30.0
+# Link delay and loss: replicas of one write get it at different times (a
+# lost segment is ~200 ms late), which is what makes a too-early acknowledgement
+# or a missing read write-back observable.
+DELAY_MS = 10.0
+JITTER_MS = 10.0
+LOSS = 0.4
 MAX_SKEW_S = 2.0  # clock-skew offsets are uniform in [-MAX_SKEW_S, MAX_SKEW_S]
 
 
 @dataclass(frozen=True)
 class Fault:
     """One fault: a process fault on ``targets``, a partition ``grudge``, a link
-    ``delay`` (ms, jitter ms), or clock ``offsets`` (node -> seconds)."""
+    ``delay`` (ms, jitter ms, loss fraction), or clock ``offsets`` (node -> s)."""
 
     kind: str
     targets: tuple[str, ...] = ()
     grudge: dict[str, frozenset[str]] | None = None
-    delay: tuple[float, float] | None = None
+    delay: tuple[float, float, float] | None = None
     offsets: dict[str, float] | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -43,7 +45,7 @@ class Fault:
         if self.grudge is not None:
             value["grudge"] = {a: sorted(b) for a, b in sorted(self.grudge.items()) if b}
         if self.delay is not None:
-            value["delay_ms"], value["jitter_ms"] = self.delay
+            value["delay_ms"], value["jitter_ms"], value["loss"] = self.delay
         if self.offsets is not None:
             value["offsets_s"] = dict(sorted(self.offsets.items()))
         return value
@@ -151,7 +153,7 @@ def make_fault(kind: str, nodes: Sequence[str], rng: random.Random,
     if kind in PROCESS_KINDS:
         return Fault(kind, choose_targets(nodes, rng, target_choice))
     if kind == "delay":
-        return Fault(kind, tuple(nodes), delay=(DELAY_MS, JITTER_MS))
+        return Fault(kind, tuple(nodes), delay=(DELAY_MS, JITTER_MS, LOSS))
     if kind == "clock-skew":
         targets = choose_targets(nodes, rng, target_choice)
         return Fault(kind, targets, offsets={

@@ -83,7 +83,7 @@ class FakeBackend:
 
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None:
-        self.calls.append(("delay", delay_ms, jitter_ms))
+        self.calls.append(("delay", delay_ms, jitter_ms, loss))
 
     async def clear_link_delay(self) -> None:
         self.calls.append(("clear-delay",))
@@ -150,7 +150,7 @@ async def test_driver_applies_and_undoes_delay_and_clock_skew() -> None:
     pairs = {"start-delay": "stop-delay", "skew-clock": "reset-clock"}
     for start, stop_f in zip(fs[::2], fs[1::2], strict=True):
         assert pairs[start] == stop_f
-    assert ("delay", 30.0, 30.0) in backend.calls
+    assert ("delay", 10.0, 10.0, 0.4) in backend.calls
     skews = [c for c in backend.calls if c[0] == "skew"]
     assert any(c[2] != 0 for c in skews)
     # every skewed node is reset to offset 0 afterwards
