@@ -1,0 +1,217 @@
+"""Build the replica image without any container registry.
+
+The image is `docker/Dockerfile` built FROM a base (python:3.11-slim when it is
+present or pullable, else a base bootstrapped with debootstrap), with the
+replica installed from wheels made on the host: the project's own wheel (only
+the `replica` package goes in) plus aiohttp and its dependencies, downloaded by
+the host's pip for the base's Python. The tag hashes all of that, so a second
+build with unchanged inputs is a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from harness.docker_bootstrap import (
+    PYTHON_TAG,
+    ImageBuildError,
+    bootstrap_base,
+    bootstrap_tag,
+    host_arch,
+)
+from harness.docker_progress import Progress
+
+DEFAULT_BASE = "python:3.11-slim"
+IMAGE_REPO = "quorumlab-replica"
+REPLICA_DEPS = ("aiohttp", "orjson")  # what the replica imports beyond the stdlib
+# Project files that go into the image (and so into its tag's hash).
+PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_PACKAGES = ("replica",)
+_PIP_PLATFORMS = {"amd64": "manylinux_2_28_x86_64", "arm64": "manylinux_2_28_aarch64"}
+
+
+def project_root() -> Path:
+    """The source checkout this harness runs from (image builds need it)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "docker" / "Dockerfile").is_file():
+        raise ImageBuildError(
+            f"no docker/Dockerfile beside the harness ({root}): image builds need a source checkout"
+        )
+    return root
+
+
+def _source_files(root: Path) -> list[Path]:
+    """Every file of the project that ends up in the image, in a stable order."""
+    files = [root / name for name in PROJECT_FILES]
+    for package in PROJECT_PACKAGES:
+        files += sorted(
+            p for p in (root / package).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        )
+    return [f for f in files if f.is_file()]
+
+
+def _dep_pins() -> list[str]:
+    """The replica's runtime dependencies pinned to the host's versions."""
+    pins = []
+    for name in REPLICA_DEPS:
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pins.append(name)
+    return pins
+
+
+def image_tag(base_id: str, root: Path) -> str:
+    """`quorumlab-replica:<hash>` of the base image id, docker/, sources and pins."""
+    digest = hashlib.sha256()
+    digest.update(base_id.encode())
+    for path in sorted((root / "docker").iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in _source_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    digest.update("\n".join(_dep_pins()).encode())
+    return f"{IMAGE_REPO}:{digest.hexdigest()[:16]}"
+
+
+def _present(client: docker.DockerClient, name: str) -> docker.models.images.Image | None:
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _pull(client: docker.DockerClient, name: str, progress: Progress) -> bool:
+    """Try to pull `name`; False (not an error) when no registry answers."""
+    progress.step(f"pulling {name}")
+    try:
+        client.images.pull(name)
+        return True
+    except docker.errors.APIError as exc:
+        progress.step(f"cannot pull {name}: {str(exc.explanation or exc).splitlines()[0]}")
+        return False
+
+
+def resolve_base(client: docker.DockerClient, base: str, progress: Progress) -> str:
+    """The base image to build on: `auto` prefers python:3.11-slim, then bootstraps."""
+    if base != "auto":
+        if _present(client, base) or _pull(client, base, progress):
+            return base
+        raise ImageBuildError(f"base image {base} is not present and cannot be pulled")
+    if _present(client, DEFAULT_BASE):
+        return DEFAULT_BASE
+    bootstrapped = bootstrap_tag()
+    if _present(client, bootstrapped):
+        return bootstrapped
+    if _pull(client, DEFAULT_BASE, progress):
+        return DEFAULT_BASE
+    return bootstrap_base(client, progress)
+
+
+def _python_tag(client: docker.DockerClient, base: str) -> str:
+    """`311`-style version of the base's python3 (its wheels must match it)."""
+    if base.startswith("quorumlab-base:"):
+        return PYTHON_TAG
+    out = client.containers.run(
+        base, ["python3", "-c", "import sys; print('%d%d' % sys.version_info[:2])"],
+        remove=True, network_disabled=True,
+    )
+    return out.decode().strip()
+
+
+def _pip(args: list[str], what: str, progress: Progress) -> None:
+    progress.detail(what)
+    proc = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = (proc.stderr + proc.stdout).strip().splitlines()
+        errors = [line.strip() for line in lines if line.strip().lower().startswith("error")]
+        raise ImageBuildError(f"{what} failed: {(errors or lines or ['?'])[-1]}")
+
+
+def _make_wheels(root: Path, wheels: Path, python_tag: str, progress: Progress) -> None:
+    """The replica's wheel and its dependencies' wheels for the base's Python."""
+    progress.step("building the replica wheel and downloading its dependencies' wheels")
+    with tempfile.TemporaryDirectory(prefix="quorumlab-src-") as tmp:
+        src = Path(tmp)
+        for path in _source_files(root):
+            dest = src / path.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        _pip(["wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
+             "pip wheel (replica)", progress)
+    platform_tag = _PIP_PLATFORMS.get(host_arch())
+    if platform_tag is None:
+        raise ImageBuildError(f"no wheel platform known for architecture {host_arch()}")
+    _pip(["download", "-q", "--only-binary=:all:", "--python-version", python_tag,
+          "--implementation", "cp", "--abi", f"cp{python_tag}", "--platform", platform_tag,
+          "-d", str(wheels), *_dep_pins()],
+         f"pip download {' '.join(_dep_pins())} for cp{python_tag}", progress)
+
+
+def _docker_build(client: docker.DockerClient, context: Path, base: str, tag: str,
+                  progress: Progress) -> None:
+    progress.step(f"docker build {tag} FROM {base}")
+    last: list[str] = []
+    for chunk in client.api.build(
+        path=str(context), tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
+        decode=True, labels={"quorumlab.image": "replica"},
+    ):
+        if "error" in chunk:
+            detail = " ".join(last[-3:])
+            raise ImageBuildError(f"docker build failed: {chunk['error'].strip()} {detail}".strip())
+        line = chunk.get("stream", "").strip()
+        if line:
+            last.append(line)
+            if line.startswith("Step "):
+                progress.step(" ".join(line.split())[:100])
+            else:
+                progress.detail(line)
+
+
+def ensure_image(base: str = "auto", client: docker.DockerClient | None = None,
+                 progress: Progress | None = None) -> str:
+    """Tag of an up-to-date replica image, building (and bootstrapping) only if needed."""
+    client = client or docker.from_env()
+    progress = progress or Progress()
+    root = project_root()
+    with progress:
+        base_ref = resolve_base(client, base, progress)
+        base_image = _present(client, base_ref)
+        if base_image is None:
+            raise ImageBuildError(f"base image {base_ref} vanished during the build")
+        tag = image_tag(base_image.id, root)
+        if _present(client, tag):
+            progress.step(f"{tag} is up to date")
+            return tag
+        with tempfile.TemporaryDirectory(prefix="quorumlab-image-") as tmp:
+            context = Path(tmp) / "context"
+            shutil.copytree(root / "docker", context,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            (context / "wheels").mkdir()
+            _make_wheels(root, context / "wheels", _python_tag(client, base_ref), progress)
+            _docker_build(client, context, base_ref, tag, progress)
+        progress.step(f"built {tag}")
+        _remove_older(client, tag)
+        return tag
+
+
+def _remove_older(client: docker.DockerClient, keep: str) -> None:
+    """Drop earlier replica images (each source change makes one); keep any in use."""
+    for image in client.images.list(name=IMAGE_REPO):
+        if keep in image.tags:
+            continue
+        for tag in image.tags:
+            with contextlib.suppress(docker.errors.APIError):  # in use by a container
+                client.images.remove(tag)

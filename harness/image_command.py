@@ -1,0 +1,42 @@
+"""`quorumlab image build`: build (or find) the replica image, offline if need be."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from checkers.result import EXIT_HARNESS_FAILURE
+
+
+def build(args: argparse.Namespace) -> int:
+    import docker.errors
+
+    from harness.docker_bootstrap import ImageBuildError
+    from harness.docker_image import ensure_image
+
+    try:
+        tag = ensure_image(base=args.base)
+    except ImageBuildError as exc:
+        sys.stderr.write(f"quorumlab image build: {exc}\n")
+        return EXIT_HARNESS_FAILURE
+    except docker.errors.DockerException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"quorumlab image build: Docker is not usable: {first}\n")
+        return EXIT_HARNESS_FAILURE
+    print(tag)
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "image", help="build the replica's Docker image (no registry needed)",
+        description="Manage the Docker image the docker backend runs.")
+    actions = parser.add_subparsers(dest="image_command", metavar="ACTION", required=True)
+    build_parser = actions.add_parser(
+        "build", help="build the replica image if its inputs changed; print its tag",
+        description="Build quorumlab-replica:<hash of inputs>. --base auto uses "
+        "python:3.11-slim when present or pullable, else bootstraps a Debian base "
+        "with debootstrap from the host's apt mirror.")
+    build_parser.add_argument("--base", default="auto", metavar="auto|NAME",
+                              help="base image (default: auto)")
+    build_parser.set_defaults(func=build)

@@ -1,0 +1,141 @@
+"""A cluster of containers: reachable, faultable, and gone after teardown.
+
+Nodes here run a stand-in (`python3 -m http.server` serving the data volume) so
+these tests exercise the backend's mechanisms independently of the replica.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import docker
+import pytest
+from conftest import MakeCluster
+from docker_helpers import connect_ms, exec_out, wait_cluster, wait_http
+
+from harness.docker_resources import RUN_LABEL, list_labelled
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_cluster_serves_on_loopback_and_labels_everything(
+        make_cluster: MakeCluster, docker_client: docker.DockerClient) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    urls = [backend.public_url(n) for n in backend.spec.nodes]
+    assert all(u.startswith("http://127.0.0.1:") for u in urls)
+    assert len(set(urls)) == 3
+    assert backend.client_url("n2") == backend.public_url("n2")
+    resources = list_labelled(docker_client, backend.spec.run_id)
+    assert sum(r.startswith("container ") for r in resources) == 3
+    assert sum(r.startswith("network ") for r in resources) == 1
+    assert sum(r.startswith("volume ") for r in resources) == 3
+    for node in backend.spec.nodes:  # published on 127.0.0.1 only
+        container = docker_client.containers.get(backend.container_name(node))
+        bindings = container.attrs["HostConfig"]["PortBindings"]["8000/tcp"]
+        assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
+        assert container.labels[RUN_LABEL] == backend.spec.run_id
+
+
+async def test_partition_blackholes_peers_and_heal_restores(make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    assert await connect_ms(backend, "n1", "n2") is not None
+    await backend.partition({"n2": {"n1"}})
+    assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
+    assert await connect_ms(backend, "n2", "n1", count=1, timeout=0.5) is None  # replies die
+    assert await connect_ms(backend, "n1", "n3") is not None
+    assert await connect_ms(backend, "n3", "n2") is not None
+    await wait_http(backend.public_url("n2"))  # the controller is never cut off
+    await backend.heal()
+    assert await connect_ms(backend, "n1", "n2") is not None
+    rules = await exec_out(backend, "n2", ["iptables", "-S"])
+    assert "-A INPUT -j QUORUMLAB" in rules  # heal flushed our chain, kept the hook
+    assert "DROP" not in rules
+
+
+async def test_delay_raises_inter_node_latency_by_what_was_asked(
+        make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    base = await connect_ms(backend, "n1", "n2", count=9)
+    assert base is not None and base < 15
+    await backend.set_link_delay(40.0)
+    delayed = await connect_ms(backend, "n1", "n2", count=9)
+    # A TCP connect is one round trip: 40 ms each way.
+    assert delayed is not None and 70 <= delayed - base <= 120, (base, delayed)
+    await wait_http(backend.public_url("n1"))  # controller traffic is not delayed
+    await backend.clear_link_delay()
+    cleared = await connect_ms(backend, "n1", "n2", count=9)
+    assert cleared is not None and cleared < 15
+    await backend.set_link_delay(0.0, loss=1.0)
+    assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
+    await backend.clear_link_delay()
+    assert await connect_ms(backend, "n1", "n2") is not None
+
+
+async def test_kill_and_start_keep_data_and_faults(make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    await exec_out(backend, "n1", ["sh", "-c", "echo kept > /data/marker"])
+    await backend.partition({"n1": {"n3"}})
+    await backend.kill("n1")
+    await backend.kill("n1")  # idempotent
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            await session.get(backend.public_url("n1"), timeout=aiohttp.ClientTimeout(total=2))
+    await backend.start("n1")
+    await backend.start("n1")  # no-op when running
+    await wait_http(backend.public_url("n1") + "/marker")
+    async with aiohttp.ClientSession() as session, \
+            session.get(backend.public_url("n1") + "/marker") as resp:
+        assert (await resp.text()).strip() == "kept"
+    # The restarted namespace got the partition back.
+    assert await connect_ms(backend, "n3", "n1", count=1, timeout=0.5) is None
+    assert await connect_ms(backend, "n2", "n1") is not None
+
+
+async def test_pause_freezes_and_resume_thaws(make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    await backend.pause("n2")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(TimeoutError):
+            await session.get(backend.public_url("n2"), timeout=aiohttp.ClientTimeout(total=1))
+    await backend.partition({"n2": {"n1"}})  # lands when n2 thaws
+    await backend.resume("n2")
+    await backend.resume("n2")
+    await wait_http(backend.public_url("n2"))
+    assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
+
+
+async def test_skew_clock_writes_the_offset_file_running_or_killed(
+        make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    await backend.skew_clock("n3", -2.5)
+    assert (await exec_out(backend, "n3", ["cat", "/data/clock-offset"])).strip() == "-2.5"
+    await backend.kill("n3")
+    await backend.skew_clock("n3", 7.0)
+    await backend.start("n3")
+    assert (await exec_out(backend, "n3", ["cat", "/data/clock-offset"])).strip() == "7.0"
+
+
+async def test_teardown_and_cleanup_leave_nothing_labelled(
+        make_cluster: MakeCluster, docker_client: docker.DockerClient) -> None:
+    torn = await make_cluster(size=3)
+    await torn.teardown()
+    await torn.teardown()  # safe twice
+    assert list_labelled(docker_client, torn.spec.run_id) == []
+    assert (torn.spec.run_dir / "nodes" / "n1.log").is_file()
+    leaked = await make_cluster(size=3)  # as if the harness had crashed
+    assert list_labelled(docker_client, leaked.spec.run_id)
+    proc = subprocess.run([sys.executable, "-m", "harness", "cleanup", "--run", leaked.spec.run_id],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 containers, 1 networks, 3 volumes removed" in proc.stdout
+    assert list_labelled(docker_client, leaked.spec.run_id) == []
