@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from replica.client import FanoutClient  # noqa: E402
+from replica.delivery import new_session  # noqa: E402
 from replica.errors import QuorumError  # noqa: E402
 from replica.storage import Store  # noqa: E402
-from replica.transport import new_session  # noqa: E402
 from replica.version import Version  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
