@@ -9,6 +9,7 @@ or a reset might have been delivered.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Protocol
 
 import aiohttp
@@ -48,6 +49,7 @@ class HttpTransport:
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._down: set[str] = set()
+        self._last_ok: dict[str, float] = {}  # monotonic start of the last success
 
     async def request(self, node: str, msg: Get | Put) -> tuple[Any, Version | None]:
         url = f"{self.urls[node]}/internal/kv/{msg.key}"
@@ -66,6 +68,7 @@ class HttpTransport:
     async def call(self, node: str, method: str, url: str, payload: Any = None,
                    timeout: aiohttp.ClientTimeout | None = None) -> Any:
         delivery = Delivery()
+        started = time.monotonic()
         try:
             async with self.session.request(method, url, json=payload,
                                             timeout=timeout or self.timeout,
@@ -77,20 +80,23 @@ class HttpTransport:
                                       delivered=resp.status >= 500)
                 body = orjson.loads(raw)
         except aiohttp.ClientConnectorError as exc:
-            self._mark_down(node, f"connection failed: {exc.os_error}")
+            self._mark_down(node, f"connection failed: {exc.os_error}", started)
             raise Unreachable("connection refused", delivered=delivery.sent) from exc
         except TimeoutError as exc:
-            self._mark_down(node, "timed out")
+            self._mark_down(node, "timed out", started)
             raise Unreachable("timed out", delivered=True) from exc
         except (aiohttp.ClientError, orjson.JSONDecodeError) as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}", delivered=True) from exc
+        self._last_ok[node] = max(self._last_ok.get(node, started), started)
         if node in self._down:
             self._down.discard(node)
             log.info("peer %s back", node)
         return body
 
-    def _mark_down(self, node: str, why: str) -> None:
-        if node not in self._down:
+    def _mark_down(self, node: str, why: str, started: float) -> None:
+        """Log a peer going down once, unless a request sent later has succeeded
+        (a late timeout of an old request says nothing new)."""
+        if node not in self._down and self._last_ok.get(node, -1.0) < started:
             self._down.add(node)
             log.info("peer %s unreachable: %s", node, why)
 
