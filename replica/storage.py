@@ -149,6 +149,7 @@ class Store:
             try:
                 await loop.run_in_executor(self._executor, self._write_rows, rows)
             except Exception as exc:
+                log.error("commit of %d writes failed: %s", len(rows), exc)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

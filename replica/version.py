@@ -34,14 +34,5 @@ class Version(NamedTuple):
         return cls(raw[0], raw[1])
 
 
-def newest(a: Version | None, b: Version | None) -> Version | None:
-    """The higher of two versions, where None (never written) is the lowest."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
 def version_json(version: Version | None) -> list[Any] | None:
     return None if version is None else version.to_json()
