@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.id)
     try:
         asyncio.run(run(args, peers))
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         sys.stderr.write(f"{parser.prog}: cannot start: {exc}\n")
         return 1
     return 0

@@ -94,7 +94,7 @@ class Node:
         driver = QuorumDriver(
             LocalFirstTransport(node_id, store, http), peers, n=n, r=r, w=w,
             writer=f"n:{node_id}:{store.boot}", request_timeout=request_timeout, bugs=bugs,
-            local_counter=local_counter, clock_micros=clock.micros)
+            local_counter=local_counter, clock_micros=clock.micros, prefer=node_id)
         node = cls(node_id, peers, n, store, http, driver, anti_entropy_interval)
         if anti_entropy_interval > 0 and len(peers) > 1:
             node._ae_task = asyncio.get_running_loop().create_task(node._anti_entropy_forever())
@@ -110,7 +110,8 @@ class Node:
         ])
 
     def health(self) -> dict[str, Any]:
-        return {"id": self.node_id, "keys": len(self.store), "writer": self.driver.writer}
+        return {"id": self.node_id, "keys": len(self.store), "writer": self.driver.writer,
+                "commits": self.store.commits}
 
     async def close(self) -> None:
         if self._ae_task is not None:

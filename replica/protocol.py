@@ -14,12 +14,13 @@ Correct protocol:
   than w replicas are known to hold it, phase 2 writes it back and waits until w
   do. Only then is the value returned (this is what makes reads monotonic).
 
-Bug switches (each a realistic mistake) change exactly one step; see ``BUGS``.
+Reads of phase 1 may ask only ``first_round`` replicas at first and the rest
+on a failure or when a hedge timer fires (any r replies form a quorum). Bug
+switches (each a realistic mistake) change exactly one step; see ``BUGS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +77,13 @@ class Send:
 
 @dataclass(frozen=True)
 class ArmTimer:
-    """Start the request timeout for `phase`; feed ``Timeout(phase)`` when it fires."""
+    """Start a timer for `phase`; feed ``Timeout(phase, hedge)`` when it fires.
+
+    The request timeout ends the phase; the (shorter) hedge timer asks the
+    replicas that a first round left out, in case one it asked is slow."""
 
     phase: int
+    hedge: bool = False
 
 
 Action = Send | ArmTimer
@@ -108,9 +113,10 @@ class NoReply:
 
 @dataclass(frozen=True)
 class Timeout:
-    """The request timeout of `phase` expired."""
+    """The request timeout (or, if `hedge`, the hedge timer) of `phase` expired."""
 
     phase: int
+    hedge: bool = False
 
 
 Event = Reply | NoReply | Timeout
@@ -140,18 +146,25 @@ Outcome = ReadResult | WriteResult | Failed
 
 
 class _Phase:
-    """Bookkeeping for one round of requests to a set of replicas."""
+    """Bookkeeping for one round of requests to a set of replicas, of which the
+    first `first` are asked at once and the rest only if needed."""
 
-    def __init__(self, number: int, nodes: Iterable[str]) -> None:
+    def __init__(self, number: int, nodes: list[str], msg: Get | Put,
+                 first: int | None = None) -> None:
         self.number = number
-        self.pending = set(nodes)
+        self.msg = msg
+        first = len(nodes) if first is None else first
+        self.first_round = nodes[:first]
+        self.pending = set(self.first_round)
+        self.unasked = list(nodes[first:])
         self.answered: dict[str, Reply] = {}
         self.undelivered: set[str] = set()  # certainly never reached the replica
         self.errors: list[str] = []
 
-    def record(self, event: Reply | NoReply) -> None:
+    def record(self, event: Reply | NoReply) -> bool:
+        """Note an answer; False if it is a duplicate or from a replica not asked."""
         if event.node not in self.pending:
-            return  # duplicate or unknown sender
+            return False
         self.pending.discard(event.node)
         if isinstance(event, Reply):
             self.answered[event.node] = event
@@ -159,6 +172,17 @@ class _Phase:
             if not event.delivered:
                 self.undelivered.add(event.node)
             self.errors.append(f"{event.node}: {event.reason}")
+        return True
+
+    @property
+    def waiting(self) -> int:
+        """Replicas that may still answer (asked or not yet)."""
+        return len(self.pending) + len(self.unasked)
+
+    def ask_more(self, count: int) -> list[Action]:
+        asked, self.unasked = self.unasked[:count], self.unasked[count:]
+        self.pending.update(asked)
+        return [Send(node, self.number, self.msg) for node in asked]
 
     def why(self) -> str:
         return f" ({'; '.join(self.errors[:3])})" if self.errors else ""
@@ -167,13 +191,15 @@ class _Phase:
 class _Operation:
     """Shared driver-facing surface of reads and writes."""
 
-    def __init__(self, key: str, replicas: list[str], r: int, w: int) -> None:
+    def __init__(self, key: str, replicas: list[str], r: int, w: int,
+                 first_round: int | None) -> None:
         if not replicas or not (1 <= r <= len(replicas)) or not (1 <= w <= len(replicas)):
             raise ValueError("need 1 <= r, w <= number of replicas")
         self.key = key
         self.replicas = list(replicas)
         self.r = r
         self.w = w
+        self.first_round = first_round
         self.outcome: Outcome | None = None
         self._phase: _Phase | None = None
 
@@ -181,9 +207,16 @@ class _Operation:
     def done(self) -> bool:
         return self.outcome is not None
 
-    def _open_phase(self, number: int, nodes: list[str], msg: Get | Put) -> list[Action]:
-        self._phase = _Phase(number, nodes)
-        return [ArmTimer(number), *(Send(node, number, msg) for node in nodes)]
+    def _open_phase(self, number: int, nodes: list[str], msg: Get | Put,
+                    first: int | None = None) -> list[Action]:
+        self._phase = phase = _Phase(number, nodes, msg, first)
+        timers = [ArmTimer(number)] + ([ArmTimer(number, hedge=True)] if phase.unasked else [])
+        return [*timers, *(Send(node, number, msg) for node in phase.first_round)]
+
+    def _open_read_phase(self) -> list[Action]:
+        """Phase 1: ask `first_round` replicas (in the order given), the others on
+        a failure or when the hedge timer fires."""
+        return self._open_phase(1, self.replicas, Get(self.key), self.first_round)
 
     def handle(self, event: Event) -> list[Action]:
         """Feed one event; returns what to do next (nothing once done)."""
@@ -192,11 +225,16 @@ class _Operation:
         phase = self._phase
         assert phase is not None, "start() first"
         if isinstance(event, Timeout):
-            return self._on_timeout(event.phase) if event.phase == phase.number else []
+            if event.phase != phase.number:
+                return []
+            return phase.ask_more(len(phase.unasked)) if event.hedge else \
+                self._on_timeout(event.phase)
         if event.phase != phase.number:
             return self._on_late(event)
-        phase.record(event)
-        return self._progress()
+        if not phase.record(event):
+            return []
+        replacement = phase.ask_more(1) if isinstance(event, NoReply) else []
+        return replacement + self._progress()
 
     def _on_late(self, event: Reply | NoReply) -> list[Action]:
         return []
@@ -212,14 +250,14 @@ class ReadOp(_Operation):
     """A quorum read with write-back (ABD)."""
 
     def __init__(self, key: str, replicas: list[str], r: int, w: int,
-                 bugs: frozenset[str] = frozenset()) -> None:
-        super().__init__(key, replicas, r, w)
+                 bugs: frozenset[str] = frozenset(), first_round: int | None = None) -> None:
+        super().__init__(key, replicas, r, w, first_round)
         self.bugs = bugs
         self._best: Reply | None = None
         self._holders: set[str] = set()
 
     def start(self) -> list[Action]:
-        return self._open_phase(1, self.replicas, Get(self.key))
+        return self._open_read_phase()
 
     def _progress(self) -> list[Action]:
         phase = self._phase
@@ -227,7 +265,7 @@ class ReadOp(_Operation):
         if phase.number == 1:
             if len(phase.answered) >= self.r:
                 return self._choose(phase)
-            if len(phase.answered) + len(phase.pending) < self.r:
+            if len(phase.answered) + phase.waiting < self.r:
                 self.outcome = Failed(
                     f"read quorum unreachable: {len(phase.answered)} of r={self.r} "
                     f"replicas answered{phase.why()}", definite=True)
@@ -235,7 +273,7 @@ class ReadOp(_Operation):
         self._holders.update(phase.answered)
         if len(self._holders) >= self.w:
             self._finish()
-        elif len(self._holders) + len(phase.pending) < self.w:
+        elif len(self._holders) + phase.waiting < self.w:
             self.outcome = Failed(
                 f"read write-back reached {len(self._holders)} of w={self.w} "
                 f"replicas{phase.why()}", definite=False)
@@ -302,8 +340,8 @@ class WriteOp(_Operation):
     def __init__(self, key: str, value: Any, replicas: list[str], r: int, w: int,
                  writer: str, bugs: frozenset[str] = frozenset(),
                  fixed_counter: int | None = None,
-                 issued: dict[str, int] | None = None) -> None:
-        super().__init__(key, replicas, r, w)
+                 issued: dict[str, int] | None = None, first_round: int | None = None) -> None:
+        super().__init__(key, replicas, r, w, first_round)
         self.value = value
         self.writer = writer
         self.bugs = bugs
@@ -318,7 +356,7 @@ class WriteOp(_Operation):
     def start(self) -> list[Action]:
         if self.fixed_counter is not None:
             return self._write(self.fixed_counter)
-        return self._open_phase(1, self.replicas, Get(self.key))
+        return self._open_read_phase()
 
     def _write(self, counter: int) -> list[Action]:
         self.version = Version(counter, self.writer)
@@ -337,7 +375,7 @@ class WriteOp(_Operation):
                 counter = max(highest, self.issued.get(self.key, 0)) + 1
                 self.issued[self.key] = counter
                 return self._write(counter)
-            if len(phase.answered) + len(phase.pending) < self.r:
+            if len(phase.answered) + phase.waiting < self.r:
                 self.outcome = Failed(
                     f"write's version read unreachable: {len(phase.answered)} of "
                     f"r={self.r} replicas answered{phase.why()}", definite=True)
@@ -345,7 +383,7 @@ class WriteOp(_Operation):
         assert self.version is not None
         if len(phase.answered) >= self.acks_needed:
             self.outcome = WriteResult(self.version)
-        elif (len(phase.answered) + len(phase.pending) < self.acks_needed
+        elif (len(phase.answered) + phase.waiting < self.acks_needed
               and not self._may_still_be_definite(phase)):
             self.outcome = self._write_failed("write quorum unreachable")
         return []

@@ -1,8 +1,9 @@
 """Reaching replicas over HTTP: the internal API, as used by coordinators and clients.
 
 Failures are classified by what they say about delivery: a refused connection
-means the request never reached the replica (so a write there certainly did not
-happen); a timeout or a reset might have been delivered.
+before any request headers went out (``replica.delivery``) means the request
+never reached the replica, so a write there certainly did not happen; a timeout
+or a reset might have been delivered.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from replica.protocol import (
     EARLY_ACK,
@@ -204,3 +206,75 @@ def test_done_operation_ignores_further_events() -> None:
 def test_rejects_impossible_quorums(r: int, w: int) -> None:
     with pytest.raises(ValueError):
         ReadOp("k", NODES, r=r, w=w)
+
+
+def test_first_round_asks_r_replicas_then_replaces_a_failed_one() -> None:
+    op = ReadOp("k", NODES, r=2, w=2, first_round=2)
+    first = op.start()
+    assert sends(first) == {"n1": Get("k"), "n2": Get("k")}
+    assert ArmTimer(1, hedge=True) in first
+    assert sends(op.handle(NoReply("n2", 1, delivered=False, reason="refused"))) == {
+        "n3": Get("k")}
+    op.handle(Reply("n1", 1, "x", V1))
+    op.handle(Reply("n3", 1, "x", V1))
+    assert op.outcome == ReadResult("x", V1)
+
+
+def test_hedge_timer_asks_the_rest() -> None:
+    op = WriteOp("k", "v", NODES, r=2, w=2, writer="me", first_round=2)
+    op.start()
+    op.handle(Reply("n1", 1, None, None))
+    assert sends(op.handle(Timeout(1, hedge=True))) == {"n3": Get("k")}
+    assert op.handle(Timeout(1, hedge=True)) == []  # nobody left to ask
+    assert sends(op.handle(Reply("n3", 1, None, None))) == {
+        node: Put("k", "v", Version(1, "me")) for node in NODES}
+
+
+def test_first_round_failure_is_detected_counting_unasked_replicas() -> None:
+    op = ReadOp("k", NODES, r=3, w=1, first_round=3)
+    op.start()
+    op.handle(NoReply("n1", 1, delivered=False, reason="refused"))
+    assert isinstance(op.outcome, Failed)
+
+
+FATES = st.sampled_from(["ok", "refused", "lost", "silent"])
+
+
+@given(st.lists(FATES, min_size=5, max_size=5), st.lists(FATES, min_size=5, max_size=5),
+       st.permutations(range(5)))
+def test_write_outcome_follows_the_replies(phase1: list[str], phase2: list[str],
+                                           order: list[int]) -> None:
+    """Whatever the replies and their order: a write succeeds only with w acks
+    after r version replies, and fails definitely only if no Put was delivered."""
+    op = WriteOp("k", "v", [f"n{i}" for i in range(5)], r=3, w=3, writer="me",
+                 first_round=3)
+    outstanding = [a for a in op.start() if isinstance(a, Send)]
+    timers_fired: set[tuple[int, bool]] = set()
+    while not op.done:
+        if outstanding:
+            outstanding.sort(key=lambda a: order.index(int(a.node[1:])))
+            send = outstanding.pop(0)
+            fate = (phase1 if send.phase == 1 else phase2)[int(send.node[1:])]
+            if fate == "silent":
+                continue
+            if fate == "ok":
+                event = Reply(send.node, send.phase, None,
+                              Version(1, "x") if send.phase == 1 else Version(2, "me"))
+            else:
+                event = NoReply(send.node, send.phase, delivered=fate == "lost", reason=fate)
+        else:  # nothing more will answer: the hedge timer, then the deadline
+            phase = 1 if op.version is None else 2
+            hedge = (phase, True) not in timers_fired
+            timers_fired.add((phase, hedge))
+            event = Timeout(phase, hedge=hedge)
+        outstanding += [a for a in op.handle(event) if isinstance(a, Send)]
+    if isinstance(op.outcome, WriteResult):
+        assert phase1.count("ok") >= 3 and phase2.count("ok") >= 3
+        assert op.outcome.version == Version(2, "me")
+    else:
+        assert isinstance(op.outcome, Failed)
+        if op.version is None:
+            assert phase1.count("ok") < 3 and op.outcome.definite
+        else:
+            assert phase2.count("ok") < 3
+            assert op.outcome.definite == all(f == "refused" for f in phase2)

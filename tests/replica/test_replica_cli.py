@@ -78,3 +78,14 @@ def test_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot start" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unusable_data_dir_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    port = free_ports(1)[0]
+    result = run("--id", "n1", "--listen", f"127.0.0.1:{port}", "--peers",
+                 f"n1=127.0.0.1:{port}", "--n", "1", "--r", "1", "--w", "1",
+                 "--data-dir", str(not_a_dir))
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr and "Traceback" not in result.stderr
