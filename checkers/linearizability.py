@@ -42,8 +42,8 @@ def check_linearizability(
     ``initial`` is each key's state before any op (None: the model's default,
     nil for registers and "" for kv). Keys are searched in turns of a few
     milliseconds, so one hard key cannot starve the others; once a key is
-    found not linearizable, the others get one more turn and are then left
-    undecided. ``time_limit`` (seconds) and ``memory_limit`` (estimated bytes
+    found not linearizable, the others get as much time again as that took
+    and are then left undecided. ``time_limit`` (seconds) and ``memory_limit`` (estimated bytes
     of the memo tables of all keys) bound the work; keys undecided then are
     ``unknown``.
     Raises HistoryError for ops the model cannot interpret and ValueError for
@@ -103,9 +103,14 @@ class _KeySearch:
 
 
 def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) -> None:
-    """Run the searches in turns until each has an outcome or a budget runs out."""
+    """Run the searches in turns until each has an outcome or a budget runs out.
+
+    Once a key is found not linearizable the verdict is known; the other keys
+    then get as much time again as that took (to report more of them), no more.
+    """
     active = deque(searches)
-    turns_left: int | None = None  # counting down once a key is not linearizable
+    began = time.monotonic()
+    stop_at = deadline
     while active:
         current = active.popleft()
         started = time.monotonic()
@@ -113,18 +118,18 @@ def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) 
             current.memory = next(current.run)
         except StopIteration as stop:
             current.outcome = stop.value
-        current.seconds += time.monotonic() - started
+        now = time.monotonic()
+        current.seconds += now - started
         if current.outcome is None:
             active.append(current)
-        elif current.outcome.valid is False and turns_left is None:
-            turns_left = len(active)
-        if turns_left is not None:
-            turns_left -= 1
+        elif current.outcome.valid is False and stop_at == deadline:
+            stop_at = min(deadline, now + (now - began))
         reason = None
-        if turns_left is not None and turns_left < 0:
-            reason = "not finished: another key is already not linearizable"
-        elif time.monotonic() > deadline:
-            reason = "time budget exhausted"
+        if now > stop_at:
+            reason = (
+                "time budget exhausted" if stop_at == deadline
+                else "not finished: another key is already not linearizable"
+            )
         elif sum(s.memory for s in active) > memory_limit:
             reason = "memory budget exhausted"
         if reason is not None:

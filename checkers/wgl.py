@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from checkers.models import ILLEGAL, Transition
 from checkers.result import Verdict
 
-# Loop iterations between two pauses of a search (about 10 ms).
-SLICE = 1 << 14
+# Loop iterations between two pauses of a search (a few milliseconds).
+SLICE = 1 << 12
 # Bytes of one memo entry besides its bitset and state: set slot, tuple, int header.
 ENTRY_OVERHEAD = 150
 
