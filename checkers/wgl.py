@@ -11,8 +11,10 @@ linearized set is an int bitset, so the memo key is a cheap (int, state) pair.
 Two prunings keep it fast and stay exact:
 
 - a *pure* op (a read; a failed cas) never changes the state, so once it is
-  legal, placing it at once is never worse: when the search backtracks over
-  it, the configuration it was placed from is a dead end too;
+  legal, placing it at once is never worse. Each new configuration is scanned
+  for such an op first; if there is one, it is the only branch tried (when it
+  leads to a dead end, known from the memo or found by backtracking, the
+  configuration is a dead end too);
 - an info op has no completion entry (it may take effect at any point after
   its invocation, or never), and of two identical info ops, the one invoked
   first is always used first (swapping them changes nothing).
@@ -130,6 +132,7 @@ def search(
     entry_bytes = ENTRY_OVERHEAD + count // 8
     budget = SLICE
     entry = nxt[head]
+    pure_pass = True  # each new configuration is scanned for pure ops first
     while True:
         budget -= 1
         if not budget:
@@ -137,37 +140,48 @@ def search(
             yield len(seen) * (entry_bytes + sys.getsizeof(state))
         if not entry & 1:  # an invocation: try to linearize this op next
             op = entry >> 1
+            if pure[op] is not pure_pass:
+                entry = nxt[entry]
+                continue
             twin = twins[op]
             new_state = ILLEGAL if twin >= 0 and not linearized & bits[twin] else steps[op](state)
-            if new_state is not ILLEGAL:
-                key = (linearized | bits[op], new_state)
-                if key not in seen:
-                    seen.add(key)
-                    stack.append((entry, state, linearized))
-                    state, linearized = new_state, key[0]
-                    # lift the op's entries out of the list
-                    after = nxt[entry]
-                    nxt[prv[entry]] = after
-                    prv[after] = prv[entry]
-                    if required[op]:
-                        ret = entry | 1
-                        after = nxt[ret]
-                        nxt[prv[ret]] = after
-                        prv[after] = prv[ret]
-                        remaining -= 1
-                        if not remaining:
-                            return Outcome(True, len(seen))
-                    if len(stack) > best_depth:
-                        best_depth, record = len(stack), True
-                    entry = nxt[head]
-                    continue
-            entry = nxt[entry]
+            if new_state is ILLEGAL:
+                entry = nxt[entry]
+                continue
+            key = (linearized | bits[op], new_state)
+            if key not in seen:
+                seen.add(key)
+                stack.append((entry, state, linearized))
+                state, linearized = new_state, key[0]
+                # lift the op's entries out of the list
+                after = nxt[entry]
+                nxt[prv[entry]] = after
+                prv[after] = prv[entry]
+                if required[op]:
+                    ret = entry | 1
+                    after = nxt[ret]
+                    nxt[prv[ret]] = after
+                    prv[after] = prv[ret]
+                    remaining -= 1
+                    if not remaining:
+                        return Outcome(True, len(seen))
+                if len(stack) > best_depth:
+                    best_depth, record = len(stack), True
+                entry = nxt[head]
+                pure_pass = True
+                continue
+            if not pure_pass:
+                entry = nxt[entry]
+                continue
+            # a legal pure op leads to a known dead end, so does this configuration
+        elif pure_pass:  # no pure op fits: now the ops that change the state
+            pure_pass = False
+            entry = nxt[head]
             continue
-        # a completion of an op not yet linearized: backtrack
-        if record:
+        elif record:  # a completion of an op not yet linearized: a dead end
             record = False
             best = ([e >> 1 for e, _, _ in stack], state, entry >> 1)
-        while True:
+        while True:  # backtrack; a pure op's configuration is dead when the op is
             if not stack:
                 return _failure(best, seen, intervals, transitions, order, initial)
             entry, state, linearized = stack.pop()
@@ -182,6 +196,7 @@ def search(
             if not pure[op]:
                 break
         entry = nxt[entry]
+        pure_pass = False
 
 
 def _failure(
