@@ -152,7 +152,11 @@ def _partition(history: History) -> dict[Hashable, list[Op]]:
 
 
 def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], list[Transition]]:
-    """The ops that constrain the search, with their transitions."""
+    """The ops that constrain the search, with their transitions.
+
+    Dropped: ops that constrain nothing (failed writes, failed or info reads)
+    and info ops whose effect no other op could observe.
+    """
     kept: list[Op] = []
     transitions: list[Transition] = []
     for op in ops:
@@ -163,7 +167,11 @@ def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], li
         if transition is not None:
             kept.append(op)
             transitions.append(transition)
-    return kept, transitions
+    unobservable = spec.unobservable(kept, transitions)
+    return (
+        [op for op, drop in zip(kept, unobservable, strict=True) if not drop],
+        [t for t, drop in zip(transitions, unobservable, strict=True) if not drop],
+    )
 
 
 def _key_name(key: Hashable) -> str:
