@@ -308,3 +308,35 @@ def test_agrees_with_brute_force_on_small_histories(raw: list[tuple[Any, ...]]) 
         ops.append((f, value, kind, start, end))
     expected = _brute_force(ops, initial=0)
     assert verdict(history(*specs)) is expected
+
+
+# --- info ops nobody could observe are left out ------------------------------
+
+
+def _kept(h: History, model: str = "cas-register", initial: Any = 0) -> int:
+    (key,) = check_linearizability(h, model=model, initial=initial).details["keys"].values()
+    return key["ops"]
+
+
+def test_info_write_of_a_value_nobody_reads_is_left_out() -> None:
+    h = history((0, "write", 5, "info", 0, 1), (1, "write", 6, "info", 0, 1),
+                (2, "read", 6, "ok", 2, 3))
+    assert _kept(h) == 2  # the write of 5 is out, the write of 6 (read) stays
+    assert verdict(h) is True
+
+
+def test_with_a_failed_cas_every_info_write_may_matter() -> None:
+    # the failed cas [0 5] is only legal if the unread write of 7 took effect first
+    h = history((0, "write", 7, "info", 0, 1), (1, "cas", [0, 5], "fail", 2, 3))
+    assert _kept(h) == 2
+    assert verdict(h) is True
+
+
+def test_kv_info_append_left_out_only_when_no_get_shows_it() -> None:
+    h = history((0, "append", "a", "info", 0, 1), (1, "append", "b", "info", 0, 1),
+                (2, "get", "b", "ok", 2, 3))
+    assert _kept(h, model="kv", initial=None) == 2
+    assert verdict(h, model="kv", initial=None) is True
+    shown = history((0, "append", "a", "info", 0, 1), (2, "get", "ab", "ok", 2, 3))
+    assert _kept(shown, model="kv", initial=None) == 2
+    assert verdict(shown, model="kv", initial=None) is False
