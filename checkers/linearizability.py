@@ -25,6 +25,8 @@ CHECKER = "linearizability"
 DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
 NOT_CLIENT_OPS = frozenset({"final-read"})
+# Seconds a key's search runs before the next key gets a turn.
+TURN = 0.005
 SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
 SHOWN_STATES = 6  # states named in an explanation
 
@@ -105,33 +107,40 @@ class _KeySearch:
 def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) -> None:
     """Run the searches in turns until each has an outcome or a budget runs out.
 
-    Once a key is found not linearizable the verdict is known; the other keys
-    then get as much time again as that took (to report more of them), no more.
+    A turn lasts up to TURN seconds, so most keys finish within their first
+    turn and free their memo before the next key starts, while a hard key
+    cannot starve the others. Once a key is found not linearizable the verdict
+    is known; the other keys then get as much time again as that took (to
+    report more of them), no more.
     """
     active = deque(searches)
     began = time.monotonic()
     stop_at = deadline
     while active:
         current = active.popleft()
-        started = time.monotonic()
-        try:
-            current.memory = next(current.run)
-        except StopIteration as stop:
-            current.outcome = stop.value
-        now = time.monotonic()
+        others = sum(s.memory for s in active)
+        started = now = time.monotonic()
+        reason = None
+        while current.outcome is None and now - started < TURN:
+            try:
+                current.memory = next(current.run)
+            except StopIteration as stop:
+                current.outcome = stop.value
+            now = time.monotonic()
+            if now > stop_at:
+                reason = (
+                    "time budget exhausted" if stop_at == deadline
+                    else "not finished: another key is already not linearizable"
+                )
+                break
+            if others + current.memory > memory_limit:
+                reason = "memory budget exhausted"
+                break
         current.seconds += now - started
         if current.outcome is None:
             active.append(current)
         elif current.outcome.valid is False and stop_at == deadline:
             stop_at = min(deadline, now + (now - began))
-        reason = None
-        if now > stop_at:
-            reason = (
-                "time budget exhausted" if stop_at == deadline
-                else "not finished: another key is already not linearizable"
-            )
-        elif sum(s.memory for s in active) > memory_limit:
-            reason = "memory budget exhausted"
         if reason is not None:
             for left in active:
                 left.run.close()

@@ -167,8 +167,11 @@ def search(
                         return Outcome(True, len(seen))
                 if len(stack) > best_depth:
                     best_depth, record = len(stack), True
-                entry = nxt[head]
-                pure_pass = True
+                if pure_pass:  # same state: the pure ops before this one are still illegal
+                    entry = nxt[prv[entry]]
+                else:
+                    entry = nxt[head]
+                    pure_pass = True
                 continue
             if not pure_pass:
                 entry = nxt[entry]
