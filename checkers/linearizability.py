@@ -16,7 +16,7 @@ from typing import Any
 
 from checkers.errors import HistoryError
 from checkers.history import History, Op
-from checkers.models import Model, Transition, get_model
+from checkers.models import Model, Transition, freeze, get_model
 from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import Interval, Outcome, Search, search
 
@@ -154,7 +154,7 @@ def _partition(history: History) -> dict[Hashable, list[Op]]:
     for op in history.ops:
         if op.f in NOT_CLIENT_OPS:
             continue
-        keys.setdefault(op.key, []).append(op)
+        keys.setdefault(freeze(op.key), []).append(op)
     for ops in keys.values():
         ops.sort(key=lambda op: (op.invoke_time, op.invoke_index))
     return keys

@@ -8,7 +8,7 @@ starts again from the front; at a completion of an op not yet linearized, that
 op can no longer be placed after what was chosen, so it backtracks. The
 linearized set is an int bitset, so the memo key is a cheap (ints, state) tuple.
 
-Two prunings keep it fast and stay exact:
+Prunings that keep it fast and stay exact:
 
 - a *pure* op (a read; a failed cas) never changes the state, so once it is
   legal, placing it at once is never worse. Each new configuration is scanned
@@ -17,7 +17,9 @@ Two prunings keep it fast and stay exact:
   configuration is a dead end too);
 - an info op has no completion entry (it may take effect at any point after
   its invocation, or never), and of two identical info ops, the one invoked
-  first is always used first (swapping them changes nothing).
+  first is always used first (swapping them changes nothing);
+- the linearized set is stored relative to the lowest op not yet linearized,
+  so memo keys stay small however long the history is.
 """
 
 from __future__ import annotations
