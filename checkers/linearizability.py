@@ -14,6 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from checkers import zones
 from checkers.errors import HistoryError
 from checkers.history import History, Op
 from checkers.models import Model, Transition, freeze, get_model
@@ -27,6 +28,8 @@ DEFAULT_MEMORY_LIMIT = 2 << 30
 NOT_CLIENT_OPS = frozenset({"final-read"})
 # Seconds a key's search runs before the next key gets a turn.
 TURN = 0.005
+# Seconds the searches get to explain more once the zones found a violation.
+EXPLAIN_TIME = 1.0
 SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
 SHOWN_STATES = 6  # states named in an explanation
 
@@ -56,32 +59,22 @@ def check_linearizability(
     searches = []
     for key, ops in _partition(history).items():
         kept, transitions = _prepare(history, spec, ops)
-        run = search(
-            [Interval(op.invoke_time, op.complete_time) for op in kept],
-            transitions,
-            spec.initial_state(initial),
-        )
-        searches.append(_KeySearch(key, kept, transitions, run))
-    _interleave(searches, deadline, memory_limit)
-    keys = {
-        _key_name(s.key): {
-            "valid": s.outcome.valid,
-            "ops": len(s.ops),
-            "configs": s.outcome.configs,
-            "memory_estimate": s.memory,
-            "seconds": round(s.seconds, 6),
-            "reason": s.outcome.reason,
-        }
-        for s in searches
-        if s.outcome is not None
-    }
+        start = spec.initial_state(initial)
+        searches.append(_KeySearch(key, kept, transitions, zones.decide(kept, start)))
+        if searches[-1].zones is not None and searches[-1].zones.valid:
+            searches[-1].outcome = Outcome(True, 0)
+        else:
+            intervals = [Interval(op.invoke_time, op.complete_time) for op in kept]
+            searches[-1].run = search(intervals, transitions, start)
+    known_invalid = any(s.zones is not None and not s.zones.valid for s in searches)
+    _interleave([s for s in searches if s.run is not None], deadline, memory_limit, known_invalid)
+    decided = [(s, s.outcome) for s in searches if s.outcome is not None]  # all of them
+    keys = {_key_name(s.key): _key_details(s, outcome) for s, outcome in decided}
     return CheckResult(
         checker=CHECKER,
-        valid=combine([s.outcome.valid for s in searches if s.outcome is not None]),
+        valid=combine([_verdict(s, outcome) for s, outcome in decided]),
         anomalies=[
-            _anomaly(spec, s.key, s.ops, s.transitions, s.outcome)
-            for s in searches
-            if s.outcome is not None and s.outcome.valid is False
+            _anomaly(spec, s, outcome) for s, outcome in decided if _verdict(s, outcome) is False
         ],
         details={
             "model": spec.name,
@@ -91,6 +84,29 @@ def check_linearizability(
     )
 
 
+def _by_zones(s: _KeySearch, outcome: Outcome) -> bool:
+    """Whether the zones, not the search, decided the key: the shortcut found it
+    linearizable, or found it not and the search could not decide in time."""
+    return s.zones is not None and (s.run is None or outcome.valid == "unknown")
+
+
+def _verdict(s: _KeySearch, outcome: Outcome) -> Any:
+    return s.zones.valid if s.zones is not None and _by_zones(s, outcome) else outcome.valid
+
+
+def _key_details(s: _KeySearch, outcome: Outcome) -> dict[str, Any]:
+    by_zones = _by_zones(s, outcome)
+    return {
+        "valid": _verdict(s, outcome),
+        "method": "zones" if by_zones else "search",
+        "ops": len(s.ops),
+        "configs": outcome.configs,
+        "memory_estimate": s.memory,
+        "seconds": round(s.seconds, 6),
+        "reason": None if by_zones else outcome.reason,
+    }
+
+
 @dataclass
 class _KeySearch:
     """One key's search in progress."""
@@ -98,24 +114,28 @@ class _KeySearch:
     key: Hashable
     ops: list[Op]
     transitions: list[Transition]
-    run: Search
+    zones: zones.Verdict | None  # None: the unique-value shortcut does not apply
+    run: Search | None = None
     memory: int = 0  # estimated bytes of its memo table
     seconds: float = 0.0
     outcome: Outcome | None = None
 
 
-def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) -> None:
+def _interleave(
+    searches: list[_KeySearch], deadline: float, memory_limit: int, known_invalid: bool
+) -> None:
     """Run the searches in turns until each has an outcome or a budget runs out.
 
     A turn lasts up to TURN seconds, so most keys finish within their first
     turn and free their memo before the next key starts, while a hard key
     cannot starve the others. Once a key is found not linearizable the verdict
     is known; the other keys then get as much time again as that took (to
-    report more of them), no more.
+    report more of them), no more. When the zones already found a key not
+    linearizable, the searches only get EXPLAIN_TIME to explain more.
     """
     active = deque(searches)
     began = time.monotonic()
-    stop_at = deadline
+    stop_at = min(deadline, began + EXPLAIN_TIME) if known_invalid else deadline
     while active:
         current = active.popleft()
         others = sum(s.memory for s in active)
@@ -197,15 +217,18 @@ def _describe_states(spec: Model, states: list[Hashable]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _anomaly(
-    spec: Model,
-    key: Hashable,
-    ops: list[Op],
-    transitions: list[Transition],
-    outcome: Outcome,
-) -> Anomaly:
+def _anomaly(spec: Model, s: _KeySearch, outcome: Outcome) -> Anomaly:
     """Explain in plain words why a key has no linearization."""
+    key, ops, transitions = s.key, s.ops, s.transitions
     where = "" if key is None else f"key {key}: "
+    if s.zones is not None and _by_zones(s, outcome):
+        return Anomaly(
+            kind="nonlinearizable",
+            key=None if key is None else str(key),
+            explanation=f"{where}no linearization exists: {s.zones.reason}.",
+            ops=s.zones.ops,
+            details={"method": "zones"},
+        )
     prefix = outcome.prefix
     if outcome.blocker is None:
         text = f"{where}no op can be linearized first."
