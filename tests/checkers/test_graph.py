@@ -198,7 +198,7 @@ def inject(history: History, kind: str) -> tuple[History, int]:
         b.op(p, "write", key, "aborted", type="fail")
         blame = b.op(p, "read", key, "aborted")
     elif kind == "version-collision":
-        blame = b.op(p, "write", key, "twin", version=acked.version)
+        blame = b.op(p, "write", key, "twin", version=newest.version)
     elif kind == "lost-write":
         b.op(p, "write", key, "lost", version=(top + 1, "x"))
         blame = b.op(FINAL, "final-read", key, newest.value, version=newest.version, node="n1")

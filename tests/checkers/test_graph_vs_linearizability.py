@@ -19,7 +19,18 @@ from checkers.history import History
 from checkers.linearizability import check_linearizability
 from checkers.result import Verdict
 from checkers.synth import register_history
-from tests.checkers.test_graph import inject, register_params
+from tests.checkers.test_graph import inject
+
+# Few uncertain ops: every open info write doubles the search's choices, and an
+# undecided ("unknown") search would say nothing about agreement.
+decidable_params = st.fixed_dictionaries({
+    "n_ops": st.integers(20, 120),
+    "processes": st.integers(1, 6),
+    "keys": st.integers(1, 3),
+    "info_rate": st.sampled_from([0.0, 0.03]),
+    "fail_rate": st.sampled_from([0.0, 0.05]),
+    "seed": st.integers(0, 2**32),
+})
 
 VALUE_ANOMALIES = ["stale-read", "non-monotonic-read", "phantom-read", "aborted-read",
                    "future-read"]
@@ -31,7 +42,7 @@ def linearizable(history: History) -> Verdict:
 
 
 @settings(max_examples=40, deadline=None)
-@given(register_params)
+@given(decidable_params)
 def test_both_accept_a_correct_register(params: dict) -> None:
     history = register_history(**params)
     assert check_graph(history).valid is True
@@ -40,7 +51,7 @@ def test_both_accept_a_correct_register(params: dict) -> None:
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(params=register_params, kind=st.sampled_from(VALUE_ANOMALIES))
+@given(params=decidable_params, kind=st.sampled_from(VALUE_ANOMALIES))
 def test_both_reject_an_anomaly_visible_in_values(params: dict, kind: str) -> None:
     params["n_ops"] = max(params["n_ops"], 60)
     history, _ = inject(register_history(**params), kind)
