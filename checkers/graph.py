@@ -25,6 +25,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 from operator import itemgetter
 from typing import Any
@@ -240,6 +241,10 @@ class KeyGraph:
             out.extend(reads)
         return out
 
+    @cached_property
+    def by_index(self) -> dict[int, Op]:
+        return {op.invoke_index: op for op in self.ops}
+
     def version_of(self, op: Op) -> Version | None:
         """The version an op wrote or saw (None: the initial value)."""
         c = self.cluster[op.invoke_index]
@@ -309,7 +314,7 @@ class KeyGraph:
         graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
         if graph.number_of_nodes() > WINDOW_NODES:
             return None
-        by_index = {o.invoke_index: o for o in self.ops}
+        by_index = self.by_index
         start = op.invoke_index
         # The reduction keeps only the last real-time edge into op; restore the
         # others so the cycle can close from the earliest op that allows it.
