@@ -6,16 +6,20 @@ linearize that op next (the model allows it and the pair (linearized set,
 state) was not seen before), lifts the op's two entries out of the list and
 starts again from the front; at a completion of an op not yet linearized, that
 op can no longer be placed after what was chosen, so it backtracks. The
-linearized set is an int bitset, so the memo key is a cheap (int, state) pair.
+linearized set is an int bitset, so the memo key is a cheap (ints, state) tuple.
 
-Two prunings keep it fast and stay exact:
+Prunings that keep it fast and stay exact:
 
 - a *pure* op (a read; a failed cas) never changes the state, so once it is
-  legal, placing it at once is never worse: when the search backtracks over
-  it, the configuration it was placed from is a dead end too;
+  legal, placing it at once is never worse. Each new configuration is scanned
+  for such an op first; if there is one, it is the only branch tried (when it
+  leads to a dead end, known from the memo or found by backtracking, the
+  configuration is a dead end too);
 - an info op has no completion entry (it may take effect at any point after
   its invocation, or never), and of two identical info ops, the one invoked
-  first is always used first (swapping them changes nothing).
+  first is always used first (swapping them changes nothing);
+- the linearized set is stored relative to the lowest op not yet linearized,
+  so memo keys stay small however long the history is.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from checkers.result import Verdict
 
 # Loop iterations between two pauses of a search (a few milliseconds).
 SLICE = 1 << 12
-# Bytes of one memo entry besides its bitset and state: set slot, tuple, int header.
+# Bytes of one memo entry besides its bitset and state: set slot, tuple, int headers.
 ENTRY_OVERHEAD = 150
 
 
@@ -117,60 +121,83 @@ def search(
     pure = [t.pure for t in transitions]
     required = [not t.optional for t in transitions]
     twins = _twins(transitions)
-    bits = [1 << i for i in range(count)]
     remaining = sum(required)
     if remaining == 0:
         return Outcome(True, 0)
 
-    seen: set[tuple[int, Hashable]] = set()
-    stack: list[tuple[int, Hashable, int]] = []  # (entry, state before it, linearized before)
-    state, linearized = initial, 0
+    # The linearized set is kept as (low, rel): every op below position ``low``
+    # is linearized, op ``low`` is not, and bit i of ``rel`` is op low + i. The
+    # ints stay as small as the window of pending ops, however long the history.
+    seen: set[tuple[int, int, Hashable]] = set()
+    stack: list[tuple[int, Hashable, int, int]] = []  # (entry, state, low, rel) before it
+    state, low, rel = initial, 0, 0
     best_depth, record = 0, True
     best: tuple[list[int], Hashable, int] = ([], initial, -1)
-    entry_bytes = ENTRY_OVERHEAD + count // 8
     budget = SLICE
     entry = nxt[head]
+    pure_pass = True  # each new configuration is scanned for pure ops first
     while True:
         budget -= 1
         if not budget:
             budget = SLICE
-            yield len(seen) * (entry_bytes + sys.getsizeof(state))
+            yield len(seen) * (ENTRY_OVERHEAD + rel.bit_length() // 8 + sys.getsizeof(state))
         if not entry & 1:  # an invocation: try to linearize this op next
             op = entry >> 1
+            if pure[op] is not pure_pass:
+                entry = nxt[entry]
+                continue
             twin = twins[op]
-            new_state = ILLEGAL if twin >= 0 and not linearized & bits[twin] else steps[op](state)
-            if new_state is not ILLEGAL:
-                key = (linearized | bits[op], new_state)
-                if key not in seen:
-                    seen.add(key)
-                    stack.append((entry, state, linearized))
-                    state, linearized = new_state, key[0]
-                    # lift the op's entries out of the list
-                    after = nxt[entry]
-                    nxt[prv[entry]] = after
-                    prv[after] = prv[entry]
-                    if required[op]:
-                        ret = entry | 1
-                        after = nxt[ret]
-                        nxt[prv[ret]] = after
-                        prv[after] = prv[ret]
-                        remaining -= 1
-                        if not remaining:
-                            return Outcome(True, len(seen))
-                    if len(stack) > best_depth:
-                        best_depth, record = len(stack), True
+            if twin >= low and not rel >> (twin - low) & 1:
+                entry = nxt[entry]  # its identical twin invoked earlier goes first
+                continue
+            new_state = steps[op](state)
+            if new_state is ILLEGAL:
+                entry = nxt[entry]
+                continue
+            new_low, new_rel = low, rel | 1 << (op - low)
+            if op == low:  # drop the now complete run of linearized ops
+                run = (~new_rel & (new_rel + 1)).bit_length() - 1
+                new_low, new_rel = low + run, new_rel >> run
+            key = (new_low, new_rel, new_state)
+            if key not in seen:
+                seen.add(key)
+                stack.append((entry, state, low, rel))
+                state, low, rel = new_state, new_low, new_rel
+                # lift the op's entries out of the list
+                after = nxt[entry]
+                nxt[prv[entry]] = after
+                prv[after] = prv[entry]
+                if required[op]:
+                    ret = entry | 1
+                    after = nxt[ret]
+                    nxt[prv[ret]] = after
+                    prv[after] = prv[ret]
+                    remaining -= 1
+                    if not remaining:
+                        return Outcome(True, len(seen))
+                if len(stack) > best_depth:
+                    best_depth, record = len(stack), True
+                if pure_pass:  # same state: the pure ops before this one are still illegal
+                    entry = nxt[prv[entry]]
+                else:
                     entry = nxt[head]
-                    continue
-            entry = nxt[entry]
+                    pure_pass = True
+                continue
+            if not pure_pass:
+                entry = nxt[entry]
+                continue
+            # a legal pure op leads to a known dead end, so does this configuration
+        elif pure_pass:  # no pure op fits: now the ops that change the state
+            pure_pass = False
+            entry = nxt[head]
             continue
-        # a completion of an op not yet linearized: backtrack
-        if record:
+        elif record:  # a completion of an op not yet linearized: a dead end
             record = False
-            best = ([e >> 1 for e, _, _ in stack], state, entry >> 1)
-        while True:
+            best = ([e >> 1 for e, *_ in stack], state, entry >> 1)
+        while True:  # backtrack; a pure op's configuration is dead when the op is
             if not stack:
                 return _failure(best, seen, intervals, transitions, order, initial)
-            entry, state, linearized = stack.pop()
+            entry, state, low, rel = stack.pop()
             op = entry >> 1
             if required[op]:
                 ret = entry | 1
@@ -182,11 +209,12 @@ def search(
             if not pure[op]:
                 break
         entry = nxt[entry]
+        pure_pass = False
 
 
 def _failure(
     best: tuple[list[int], Hashable, int],
-    seen: set[tuple[int, Hashable]],
+    seen: set[tuple[int, int, Hashable]],
     intervals: Sequence[Interval],
     transitions: Sequence[Transition],
     order: list[int],
@@ -208,7 +236,8 @@ def _failure(
     mine = 1 << blocker
     step = transitions[blocker].step
     tried: set[Hashable] = set()
-    for linearized, state in [(0, initial), *seen]:
+    for low, rel, state in [(0, 0, initial), *seen]:
+        linearized = (1 << low) - 1 | rel << low
         if linearized & must_precede == must_precede and not linearized & mine:
             tried.add(state)
     outcome.tried_states = sorted(tried, key=repr)

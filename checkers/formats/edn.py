@@ -56,7 +56,7 @@ def load(path: str | Path) -> History:
     else:
         maps, depth = forms, 0
     lines: list[int | None] = [line for line, _, _ in _forms(text, depth)]
-    if len(lines) != len(maps):  # e.g. ops that are not maps; lines are then approximate
+    if len(lines) != len(maps):  # "#_" discards or metadata: lines are then approximate
         lines = [*lines, *[None] * len(maps)][: len(maps)]
     events = [
         _event(path, line, op, position)
@@ -66,7 +66,7 @@ def load(path: str | Path) -> History:
     if all(Keyword("time") in op for op in maps):
         for event, op in zip(events, maps, strict=True):
             event.time = op[Keyword("time")]
-    check_pairing(events, [line or 0 for line in lines], path)
+    check_pairing(events, [line or 0 for line in lines], str(path))
     return History(events=events, ops=pair_ops(events), source=str(path))
 
 

@@ -44,7 +44,7 @@ def load(path: str | Path) -> History:
             continue
         events.append(_event(path, number, _fields(path, number, line), len(events)))
         lines.append(number)
-    check_pairing(events, lines, path)
+    check_pairing(events, lines, str(path))
     return History(events=events, ops=pair_ops(events), source=str(path))
 
 
