@@ -54,7 +54,15 @@ CHAIN_SHOWN = 2
 
 
 def check_graph(history: History) -> CheckResult:
-    """Find stale, non-monotonic, phantom, aborted, colliding and lost reads/writes."""
+    """Every anomaly on every key, by kind.
+
+    Kinds: stale-read, non-monotonic-read, phantom-read, aborted-read,
+    future-read (a value read before its write began), version-collision,
+    version-inversion (a write ordered before an op that completed before it
+    began) and lost-write (the final state, or a final-phase read, older than
+    an acknowledged write). Valid only when there is none; ``unknown`` when a
+    key cannot be ordered (written values not unique, or missing versions).
+    """
     with paused_gc():
         return _check_graph(history)
 
@@ -69,7 +77,7 @@ def _check_graph(history: History) -> CheckResult:
             ignored[op.f] += 1
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
-    budget = _Budget(EXPLAIN_LIMIT)
+    budget = ExplainBudget(EXPLAIN_LIMIT)
     for key, ops in by_key.items():
         graph = KeyGraph(key, ops)
         anomalies.extend(graph.anomalies)
@@ -96,7 +104,9 @@ def has_versions(history: History) -> bool:
 
 
 @dataclass
-class _Budget:
+class ExplainBudget:
+    """How many more anomalies get a networkx shortest-cycle search."""
+
     left: int
 
     def take(self) -> bool:
@@ -250,7 +260,7 @@ class KeyGraph:
         c = self.cluster[op.invoke_index]
         return None if c == 0 else self.versions[self.writes[c].invoke_index]
 
-    def cycle_anomalies(self, budget: _Budget) -> list[Anomaly]:
+    def cycle_anomalies(self, budget: ExplainBudget) -> list[Anomaly]:
         """Every op with a backward real-time edge into it, explained by a cycle."""
         cluster = self.cluster
         # rows: (complete index or None if not completed, cluster, is a write, op)
@@ -276,7 +286,7 @@ class KeyGraph:
                 found.append(self._future_read(op))
         return found
 
-    def _backward(self, op: Op, witness: Op, budget: _Budget) -> Anomaly:
+    def _backward(self, op: Op, witness: Op, budget: ExplainBudget) -> Anomaly:
         newer = self.state(witness)
         if op.f in WRITE_FUNCTIONS:
             kind = "version-inversion"
