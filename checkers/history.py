@@ -24,6 +24,8 @@ Version = tuple[int, str]
 
 NEMESIS = "nemesis"
 FINAL = "final"
+FINAL_READ = "final-read"  # f of the final phase's per-node reads
+QUIESCE = "quiesce"  # f of the final phase's convergence report
 
 
 @dataclass(slots=True)
@@ -76,6 +78,12 @@ class History:
 
 
 READ_FUNCTIONS = frozenset({"read", "get", "final-read"})
+WRITE_FUNCTIONS = frozenset({"write", "put"})
+
+
+def version_key(version: Version | None) -> tuple[bool, Version]:
+    """Sort key over versions where None (nothing written yet) is the lowest."""
+    return (version is not None, version or (0, ""))
 
 
 def pair_ops(events: list[Event]) -> list[Op]:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from replica.clock import WallClock
 from replica.config import (
-    EPILOG,
-    OneLineParser,
     add_cluster_flags,
     check_cluster,
+    new_parser,
     parse_address,
 )
 from replica.node import Node
@@ -23,11 +22,10 @@ log = logging.getLogger("replica")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="python -m replica",
-        description="A leaderless quorum key-value replica (multi-writer ABD), serving "
-        "the public API (GET/PUT /kv/{key}, GET /health) and the internal replica API.",
-        epilog=EPILOG)
+    parser = new_parser(
+        "python -m replica",
+        "A leaderless quorum key-value replica (multi-writer ABD), serving "
+        "the public API (GET/PUT /kv/{key}, GET /health) and the internal replica API.")
     parser.add_argument("--id", required=True, help="this node's id (must be in --peers)")
     add_cluster_flags(parser)
     parser.add_argument("--data-dir", required=True, type=Path, help="where sqlite lives")

@@ -15,21 +15,19 @@ import sys
 from replica.api import make_app, public_routes
 from replica.client import FanoutClient
 from replica.config import (
-    EPILOG,
-    OneLineParser,
     add_cluster_flags,
     check_cluster,
+    new_parser,
     parse_address,
 )
 from replica.serving import serve_until_signalled, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="python -m replica.agent",
-        description="Serve the replica public API (GET/PUT /kv/{key}, GET /health) by "
-        "running the quorum protocol client-side against every node's internal API.",
-        epilog=EPILOG)
+    parser = new_parser(
+        "python -m replica.agent",
+        "Serve the replica public API (GET/PUT /kv/{key}, GET /health) by "
+        "running the quorum protocol client-side against every node's internal API.")
     add_cluster_flags(parser)
     return parser
 

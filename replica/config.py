@@ -61,8 +61,8 @@ def add_cluster_flags(parser: argparse.ArgumentParser) -> None:
                         help="timeout of each quorum phase and each replica request "
                         "(default 0.5)")
     parser.add_argument("--bug", action="append", default=[], choices=sorted(BUGS),
-                        metavar="NAME", help="switch a deliberate bug on (repeatable): "
-                        + "; ".join(f"{name}: {what}" for name, what in BUGS.items()))
+                        metavar="NAME", help="switch a deliberate bug on (repeatable; "
+                        "the names are listed below)")
     parser.add_argument("--allow-weak-quorum", action="store_true",
                         help="accept r + w <= n (reads may then miss acknowledged writes)")
 
@@ -85,8 +85,14 @@ def check_cluster(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return peers
 
 
-EPILOG = (
-    "Exit status: 0 after a clean shutdown (SIGTERM/SIGINT); 1 if the server "
-    "cannot start (e.g. address in use); 2 for bad flags or a bad peer list, "
-    "reported in one line on stderr."
-)
+EPILOG = "bug switches (all off by default):\n" + "".join(
+    f"  {name:<16}{what}\n" for name, what in BUGS.items()) + (
+    "\nexit status: 0 after a clean shutdown (SIGTERM/SIGINT); 1 if the server\n"
+    "cannot start (e.g. address in use); 2 for bad flags or a bad peer list,\n"
+    "reported in one line on stderr.\n")
+
+
+def new_parser(prog: str, description: str) -> OneLineParser:
+    """A parser whose epilog (bug switches, exit codes) keeps its line breaks."""
+    return OneLineParser(prog=prog, description=description, epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -50,6 +50,7 @@ class QuorumDriver:
         self._local_counter = local_counter
         self._clock_micros = clock_micros
         self._inflight: set[asyncio.Task[None]] = set()
+        self._issued: dict[str, int] = {}  # counters this writer used, per key
 
     def replicas(self, key: str) -> list[str]:
         return preference_list(key, self.nodes, self.n)
@@ -62,7 +63,7 @@ class QuorumDriver:
 
     async def write(self, key: str, value: Any) -> Version:
         op = WriteOp(key, value, self.replicas(key), self.r, self.w, self.writer, self.bugs,
-                     fixed_counter=self._fixed_counter(key))
+                     fixed_counter=self._fixed_counter(key), issued=self._issued)
         outcome = await self._run(op)
         assert isinstance(outcome, WriteResult)
         return outcome.version

@@ -289,6 +289,11 @@ class ReadOp(_Operation):
 class WriteOp(_Operation):
     """A quorum write: read the highest version, then write counter + 1.
 
+    ``issued``: the last counter per key that this writer id has used, shared by
+    all its operations. One writer (a coordinator, an agent) runs many writes at
+    once; two of them reading the same highest version must still not write the
+    same (counter, writer), so the counter also exceeds what was issued.
+
     ``fixed_counter`` skips the read phase and uses that counter instead; the
     driver passes it for the ``local-version`` and ``wall-clock`` bugs, which is
     the only place those bugs differ (the core never reads a clock itself).
@@ -296,12 +301,14 @@ class WriteOp(_Operation):
 
     def __init__(self, key: str, value: Any, replicas: list[str], r: int, w: int,
                  writer: str, bugs: frozenset[str] = frozenset(),
-                 fixed_counter: int | None = None) -> None:
+                 fixed_counter: int | None = None,
+                 issued: dict[str, int] | None = None) -> None:
         super().__init__(key, replicas, r, w)
         self.value = value
         self.writer = writer
         self.bugs = bugs
         self.fixed_counter = fixed_counter
+        self.issued = issued if issued is not None else {}
         self.version: Version | None = None
 
     @property
@@ -327,7 +334,9 @@ class WriteOp(_Operation):
             if len(phase.answered) >= self.r:
                 highest = max((rep.version.counter for rep in phase.answered.values()
                                if rep.version is not None), default=0)
-                return self._write(highest + 1)
+                counter = max(highest, self.issued.get(self.key, 0)) + 1
+                self.issued[self.key] = counter
+                return self._write(counter)
             if len(phase.answered) + len(phase.pending) < self.r:
                 self.outcome = Failed(
                     f"write's version read unreachable: {len(phase.answered)} of "

@@ -103,6 +103,17 @@ def test_write_version_read_fails_fast_when_quorum_impossible() -> None:
     assert isinstance(op.outcome, Failed) and op.outcome.definite
 
 
+def test_concurrent_writes_of_one_writer_get_distinct_counters() -> None:
+    issued: dict[str, int] = {}
+    ops = [WriteOp("k", v, NODES, r=2, w=2, writer="me", issued=issued) for v in "ab"]
+    for op in ops:
+        op.start()
+    for op in ops:  # both see the same highest version
+        op.handle(Reply("n1", 1, None, V1))
+        op.handle(Reply("n2", 1, None, V1))
+    assert [op.version for op in ops] == [Version(2, "me"), Version(3, "me")]
+
+
 def test_fixed_counter_skips_the_version_read() -> None:
     op = WriteOp("k", "v", NODES, r=2, w=2, writer="me", fixed_counter=42)
     assert sends(op.start()) == {node: Put("k", "v", Version(42, "me")) for node in NODES}

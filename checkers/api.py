@@ -1,0 +1,152 @@
+"""One call to check a history with every applicable checker: ``check(history)``.
+
+The harness calls this after a test; ``quorumlab check`` calls it per file.
+Which checkers apply follows from the history unless the caller names them: the
+graph checker needs the store's versions, durability needs a final phase, the
+linearizability checker needs its module (built separately).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+from checkers.durability import check_durability, has_final_phase
+from checkers.errors import HistoryError
+from checkers.graph import check_graph, has_versions
+from checkers.history import FINAL, FINAL_READ, QUIESCE, History
+from checkers.result import CheckResult, Verdict, combine
+from checkers.stats import check_stats
+
+CHECKERS = ("graph", "linearizability", "durability", "stats")
+MODELS = ("register", "cas-register", "kv")
+_LINEARIZABILITY_MODULE = "checkers.linearizability"
+
+
+@dataclass
+class Report:
+    """Every checker's result for one history, and their conjunction."""
+
+    results: list[CheckResult]
+    source: str = "<memory>"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return combine([result.valid for result in self.results])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (orjson with OPT_NON_STR_KEYS for keys that are not strings)."""
+        return {
+            "path": self.source,
+            "verdict": self.verdict,
+            "options": self.options,
+            "results": [
+                {
+                    "checker": r.checker,
+                    "valid": r.valid,
+                    "anomalies": [
+                        {"kind": a.kind, "key": a.key, "explanation": a.explanation,
+                         "ops": a.ops, **a.details}
+                        for a in r.anomalies
+                    ],
+                    "details": r.details,
+                }
+                for r in self.results
+            ],
+        }
+
+
+def check(
+    history: History,
+    *,
+    checkers: list[str] | None = None,
+    model: str | None = None,
+    initial: Any = None,
+    time_limit: float = 10.0,
+) -> Report:
+    """Run ``checkers`` (default: all that apply) on ``history``.
+
+    ``model`` (register, cas-register, kv) and ``initial`` (the register's
+    value before any write) only matter to linearizability; the model is
+    inferred from the ops when not given. Raises HistoryError for an unknown
+    checker or model, or when a named checker is not available in this build.
+    """
+    names = default_checkers(history) if checkers is None else list(checkers)
+    unknown = [name for name in names if name not in CHECKERS]
+    if unknown:
+        raise HistoryError(
+            f"unknown checker {unknown[0]!r}; expected some of {', '.join(CHECKERS)}"
+        )
+    model = model or infer_model(history)
+    if model not in MODELS:
+        raise HistoryError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    runners: dict[str, Callable[[], CheckResult]] = {
+        "graph": lambda: check_graph(history),
+        "durability": lambda: check_durability(history),
+        "stats": lambda: check_stats(history),
+        "linearizability": lambda: _linearizability(history, model, initial, time_limit),
+    }
+    results = [runners[name]() for name in CHECKERS if name in names]
+    options = {"checkers": [r.checker for r in results], "model": model,
+               "initial": initial, "time_limit": time_limit}
+    return Report(results=results, source=history.source, options=options)
+
+
+def default_checkers(history: History) -> list[str]:
+    """The checkers that can say something about this history."""
+    names = ["stats"]
+    if has_versions(history):
+        names.append("graph")
+    if _linearizability_module() is not None:
+        names.append("linearizability")
+    if has_final_phase(history):
+        names.append("durability")
+    return names
+
+
+def infer_model(history: History) -> str:
+    """cas-register if any op is a cas, kv for get/put/append, else a read/write register."""
+    functions = {op.f for op in history.ops}
+    if "cas" in functions:
+        return "cas-register"
+    if functions & {"get", "put", "append"}:
+        return "kv"
+    return "register"
+
+
+def client_history(history: History) -> History:
+    """The history without the final phase's node-internal reads and report.
+
+    A final-read reads one node's own copy, not the store through its protocol,
+    so a lagging node is not a linearizability violation (durability judges it).
+    """
+    def keep(f: str, process: Any) -> bool:
+        return not (process == FINAL and f in (FINAL_READ, QUIESCE))
+
+    return History(
+        events=[e for e in history.events if keep(e.f, e.process)],
+        ops=[op for op in history.ops if keep(op.f, op.process)],
+        source=history.source,
+    )
+
+
+def _linearizability_module() -> ModuleType | None:
+    try:
+        return import_module(_LINEARIZABILITY_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _LINEARIZABILITY_MODULE:
+            raise
+        return None
+
+
+def _linearizability(history: History, model: str, initial: Any,
+                     time_limit: float) -> CheckResult:
+    module = _linearizability_module()
+    if module is None:
+        raise HistoryError("the linearizability checker is not available in this build")
+    return module.check_linearizability(client_history(history), model=model,
+                                        initial=initial, time_limit=time_limit)

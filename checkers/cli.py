@@ -1,0 +1,146 @@
+"""``quorumlab check PATH...``: check stored histories, alone or many at once.
+
+Each PATH is a history file, a run folder (its ``history.jsonl``), or a folder
+of histories (every ``*.jsonl``/``*.edn``/``*.log``/``*.txt`` in it, and every
+run folder below it). Exit code: the worst over all histories, where bad input
+(254) is worse than invalid (1), which is worse than unknown (2), then valid (0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from checkers.api import CHECKERS, MODELS, check
+from checkers.errors import HistoryError
+from checkers.formats import FORMAT_MODELS, FORMAT_MODULES, RUN_HISTORY, detect_format, load_history
+from checkers.render import print_report
+from checkers.result import EXIT_BAD_INPUT, exit_code
+
+HISTORY_SUFFIXES = frozenset({".jsonl", ".edn", ".log", ".txt"})
+_SEVERITY = {0: 0, 2: 1, 1: 2, EXIT_BAD_INPUT: 3}
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "check", help="check stored histories",
+        description="Check histories: exit 0 valid, 1 invalid, 2 unknown, 254 bad input "
+                    "(the worst over all histories).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="history file, run folder, or folder of histories")
+    parser.add_argument("--format", default="auto", choices=["auto", *FORMAT_MODULES],
+                        help="history format (default: guessed from the content)")
+    parser.add_argument("--model", choices=MODELS,
+                        help="linearizability model (default: follows from the format/ops)")
+    parser.add_argument("--initial", type=_initial_value, metavar="VALUE",
+                        help="the register's initial value, as JSON (e.g. 0, null, '\"x\"')")
+    parser.add_argument("--checkers", type=_checker_list, metavar="NAMES",
+                        help=f"comma-separated, from {','.join(CHECKERS)} "
+                        "(default: all that apply)")
+    parser.add_argument("--time-limit", type=_positive_seconds, default=10.0, metavar="S",
+                        help="seconds per history for the linearizability search (default 10)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per history instead of a summary")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        files = expand_paths(args.paths)
+    except HistoryError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    worst = 0
+    for file in files:
+        code = _check_one(file, args)
+        worst = max(worst, code, key=_SEVERITY.__getitem__)
+    return worst
+
+
+def _check_one(file: Path, args: argparse.Namespace) -> int:
+    try:
+        name = detect_format(file) if args.format == "auto" else args.format
+        history = load_history(file, name)
+        report = check(history, checkers=args.checkers,
+                       model=args.model or FORMAT_MODELS.get(name),
+                       initial=args.initial, time_limit=args.time_limit)
+    except HistoryError as exc:
+        if args.json:
+            _print_json({"path": str(file), "verdict": None, "error": str(exc)})
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print_report(report)
+    return exit_code(report.verdict)
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files to check, in order: files as given, folders expanded (sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise HistoryError("no such file or folder", path=raw)
+        if path.is_dir() and not (path / RUN_HISTORY).is_file():
+            found = _histories_in(path)
+            if not found:
+                raise HistoryError("folder holds no histories", path=raw)
+            files.extend(found)
+        else:
+            files.append(path / RUN_HISTORY if path.is_dir() else path)
+    return files
+
+
+def _histories_in(folder: Path) -> list[Path]:
+    found = [p for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix in HISTORY_SUFFIXES and not p.name.startswith(".")]
+    for root, dirs, names in os.walk(folder):  # run folders below; symlinks (latest) skipped
+        dirs.sort()
+        if Path(root) != folder and RUN_HISTORY in names:
+            found.append(Path(root) / RUN_HISTORY)
+    return found
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.buffer.write(orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n")
+    sys.stdout.flush()
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"quorumlab check: error: {message}\n")
+
+
+def _initial_value(text: str) -> Any:
+    """JSON when it parses (0, null, "x", [1,2]); otherwise the text itself."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _checker_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CHECKERS]
+    if unknown or not names:
+        problem = f"unknown checker {unknown[0]!r}" if unknown else "no checker named"
+        raise argparse.ArgumentTypeError(f"{problem}; expected some of {','.join(CHECKERS)}")
+    return names
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return seconds

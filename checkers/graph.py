@@ -1,0 +1,412 @@
+"""Stale-read checker: a per-key history graph over the store's versions.
+
+The graph (DESIGN.md) has one node per op on a key and four kinds of edges:
+real-time (transitively reduced), version order between consecutive writes,
+write->read (the read returned that write's value) and read->next-write (the
+read saw a version, so it precedes the write of the next one). A cycle is an
+anomaly.
+
+Why not hand the whole graph to networkx: at a million ops, building it costs
+tens of seconds and gigabytes before any search. Instead this module uses the
+graph's shape. Group each write with the reads that saw it (a "cluster") and
+number clusters in version order (0 = the initial value). Version, write->read
+and read->next-write edges all point from a lower cluster to a higher one (or
+from the write to its own reads), so every cycle needs a real-time edge that
+points backwards: an op of a higher cluster completed before an op of a lower
+cluster began, or a read completed before its own write began. Finding those is
+a sort and a prefix-maximum sweep, O(n log n). networkx then explains each
+anomaly on the small subgraph between the two clusters: the shortest cycle,
+op by op.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import networkx as nx
+import orjson
+
+from checkers.history import FINAL, FINAL_READ, WRITE_FUNCTIONS, History, Op, Version, version_key
+from checkers.realtime import completed, reduced_realtime_edges
+from checkers.result import Anomaly, CheckResult
+from checkers.words import ms_text as _ms
+from checkers.words import op_label as _op
+from checkers.words import version_text as _v
+
+NAME = "graph"
+READ_FUNCTIONS = frozenset({"read", "get"})
+
+# Cycle search budget: anomalies past the first EXPLAIN_LIMIT, or whose subgraph
+# would exceed these sizes, get the cycle through their witness instead of the
+# shortest one (still a real cycle, with long version chains elided).
+EXPLAIN_LIMIT = 200
+WINDOW_CLUSTERS = 64
+WINDOW_NODES = 4000
+CHAIN_SHOWN = 2
+
+
+def check_graph(history: History) -> CheckResult:
+    """Find stale, non-monotonic, phantom, aborted, colliding and lost reads/writes."""
+    by_key: dict[Any, list[Op]] = defaultdict(list)
+    ignored: dict[str, int] = defaultdict(int)
+    for op in history.ops:
+        if op.f in WRITE_FUNCTIONS or op.f in READ_FUNCTIONS or op.f == FINAL_READ:
+            by_key[op.key].append(op)
+        else:
+            ignored[op.f] += 1
+    anomalies: list[Anomaly] = []
+    undecided: dict[str, str] = {}
+    budget = _Budget(EXPLAIN_LIMIT)
+    for key, ops in by_key.items():
+        graph = KeyGraph(key, ops)
+        anomalies.extend(graph.anomalies)
+        if graph.undecided is not None:
+            undecided[str(key)] = graph.undecided
+            continue
+        anomalies.extend(graph.cycle_anomalies(budget))
+    valid: bool | str = True
+    if anomalies:
+        valid = False
+    elif undecided:
+        valid = "unknown"
+    details: dict[str, Any] = {"keys": len(by_key), "ops": sum(map(len, by_key.values()))}
+    if undecided:
+        details["undecided_keys"] = undecided
+    if ignored:
+        details["ignored_functions"] = dict(ignored)
+    return CheckResult(checker=NAME, valid=valid, anomalies=anomalies, details=details)
+
+
+def has_versions(history: History) -> bool:
+    """Whether the store reported versions: the graph checker needs them to order writes."""
+    return any(op.version is not None for op in history.ops)
+
+
+@dataclass
+class _Budget:
+    left: int
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+@dataclass
+class KeyGraph:
+    """One key's ops placed in clusters, plus the anomalies found while placing them.
+
+    ``writes[c]`` is the write of cluster ``c`` (``writes[0]`` is None: the
+    initial value); ``cluster`` maps an op's invoke index to its cluster. Ops that
+    cannot be placed (phantom or aborted reads, unobserved ``info`` writes,
+    failed ops) are not graph nodes.
+    """
+
+    key: Any
+    ops: list[Op]
+    writes: list[Op | None] = field(default_factory=lambda: [None])
+    reads: list[list[Op]] = field(default_factory=lambda: [[]])
+    cluster: dict[int, int] = field(default_factory=dict)
+    versions: dict[int, Version] = field(default_factory=dict)  # write invoke index -> version
+    anomalies: list[Anomaly] = field(default_factory=list)
+    undecided: str | None = None
+
+    def __post_init__(self) -> None:
+        writes_by_value: dict[Any, Op] = {}
+        reads: list[Op] = []
+        final_reads: list[Op] = []
+        for op in self.ops:
+            if op.f in WRITE_FUNCTIONS:
+                token = _hashable(op.value)
+                if token in writes_by_value:
+                    self.undecided = (
+                        f"writes #{writes_by_value[token].invoke_index} and #{op.invoke_index} "
+                        f"wrote the same value {op.value!r}, so reads cannot be attributed"
+                    )
+                    return
+                writes_by_value[token] = op
+                if op.type == "ok" and op.version is not None:
+                    self.versions[op.invoke_index] = op.version
+            elif op.type == "ok":
+                (final_reads if op.f == FINAL_READ else reads).append(op)
+        observed: set[int] = set()
+        placed: list[tuple[Op, Op | None]] = []
+        final = self._final_representative(final_reads)
+        for read in [*reads, *final]:
+            ok, write = self._source(read, writes_by_value)
+            if ok:
+                placed.append((read, write))
+                if write is not None:
+                    observed.add(write.invoke_index)
+        for copy in final_reads:  # the other copies must hold something someone wrote too
+            if all(copy is not representative for representative in final):
+                self._source(copy, writes_by_value)
+        self._order_writes(writes_by_value.values(), observed)
+        if self.undecided is None:
+            for read, write in placed:
+                c = 0 if write is None else self.cluster[write.invoke_index]
+                self.cluster[read.invoke_index] = c
+                self.reads[c].append(read)
+
+    @staticmethod
+    def _final_representative(final_reads: list[Op]) -> list[Op]:
+        """The node copy with the highest version stands for the final state.
+
+        A lagging node is a convergence problem (the durability checker's), not
+        a lost write: only when even the newest copy is older is a write lost.
+        """
+        if not final_reads:
+            return []
+        return [max(final_reads, key=lambda op: version_key(op.version))]
+
+    def _source(self, read: Op, writes_by_value: dict[Any, Op]) -> tuple[bool, Op | None]:
+        """(placed, the write the read saw or None for the initial value).
+
+        ``placed`` is False when the read is an anomaly by itself (recorded here).
+        """
+        if read.value is None:
+            if read.version is None:
+                return True, None
+            self._anomaly("phantom-read", [read], f"{_op(read)} returned no value but "
+                          f"version {_v(read.version)}, which no write produced")
+            return False, None
+        write = writes_by_value.get(_hashable(read.value))
+        if write is None:
+            self._anomaly("phantom-read", [read],
+                          f"{_op(read)} returned {read.value!r}, a value no one wrote")
+            return False, None
+        if write.type == "fail":
+            self._anomaly("aborted-read", [read, write], f"{_op(read)} returned "
+                          f"{read.value!r}, written by {_op(write)}, which failed")
+            return False, None
+        known = self.versions.get(write.invoke_index)
+        if read.version is not None:
+            if known is None:
+                self.versions[write.invoke_index] = read.version
+            elif known != read.version:
+                self._anomaly("phantom-read", [read, write],
+                              f"{_op(read)} returned {read.value!r} with version "
+                              f"{_v(read.version)}, but {_op(write)} wrote it as "
+                              f"version {_v(known)}")
+                return False, None
+        return True, write
+
+    def _order_writes(self, writes: Iterable[Op], observed: set[int]) -> None:
+        ordered: list[Op] = []
+        for write in writes:
+            version = self.versions.get(write.invoke_index)
+            if version is not None:
+                ordered.append(write)
+            elif write.type == "ok" or write.invoke_index in observed:
+                self.undecided = (f"{_op(write)} has no version (acknowledged or read "
+                                  "without one), so it cannot be ordered")
+                return
+            # an unobserved info or failed write may never have happened: no node
+        ordered.sort(key=lambda w: (self.versions[w.invoke_index], w.invoke_index))
+        for previous, write in pairwise(ordered):
+            if self.versions[previous.invoke_index] == self.versions[write.invoke_index]:
+                self._anomaly("version-collision", [previous, write],
+                              f"{_op(previous)} and {_op(write)} got the same version "
+                              f"{_v(self.versions[write.invoke_index])}")
+        for c, write in enumerate(ordered, start=1):
+            self.writes.append(write)
+            self.reads.append([])
+            self.cluster[write.invoke_index] = c
+
+    def _anomaly(self, kind: str, ops: list[Op], explanation: str) -> None:
+        self.anomalies.append(Anomaly(kind=kind, key=self.key, explanation=explanation,
+                                      ops=[op.invoke_index for op in ops]))
+
+    # -- cycles ------------------------------------------------------------
+
+    def nodes(self) -> list[Op]:
+        """All graph nodes: ordered writes and the reads placed in clusters."""
+        out = [w for w in self.writes if w is not None]
+        for reads in self.reads:
+            out.extend(reads)
+        return out
+
+    def version_of(self, op: Op) -> Version | None:
+        """The version an op wrote or saw (None: the initial value)."""
+        c = self.cluster[op.invoke_index]
+        return None if c == 0 else self.versions[self.writes[c].invoke_index]
+
+    def cycle_anomalies(self, budget: _Budget) -> list[Anomaly]:
+        """Every op with a backward real-time edge into it, explained by a cycle."""
+        nodes = self.nodes()
+        done = sorted((op for op in nodes if completed(op)), key=lambda op: op.complete_index)
+        complete_at = [op.complete_index for op in done]
+        # newest[i]: among done[:i+1], the write (resp. read) of the highest cluster
+        newest_write = _running_max(done, self.cluster, want_write=True)
+        newest_read = _running_max(done, self.cluster, want_write=False)
+        found: list[Anomaly] = []
+        for op in nodes:
+            c = self.cluster[op.invoke_index]
+            end = bisect_left(complete_at, op.invoke_index)
+            witness = None
+            if end:
+                for newest in (newest_write[end - 1], newest_read[end - 1]):
+                    if newest is not None and self.cluster[newest.invoke_index] > c:
+                        witness = newest
+                        break
+            if witness is not None:
+                found.append(self._backward(op, witness, budget))
+            elif (c and op.f not in WRITE_FUNCTIONS and completed(op)
+                  and op.complete_index < self.writes[c].invoke_index):
+                found.append(self._future_read(op))
+        return found
+
+    def _backward(self, op: Op, witness: Op, budget: _Budget) -> Anomaly:
+        newer = self.state(witness)
+        if op.f in WRITE_FUNCTIONS:
+            kind = "version-inversion"
+            headline = (f"{_op(op)} got version {_v(self.version_of(op))}, older than "
+                        f"{newer} of {_op(witness)}, yet began after that op completed")
+        else:
+            if op.process == FINAL:
+                kind = "lost-write"
+            elif witness.f in WRITE_FUNCTIONS:
+                kind = "stale-read"
+            else:
+                kind = "non-monotonic-read"
+            done = ("been acknowledged with" if witness.f in WRITE_FUNCTIONS else "returned")
+            headline = (f"{_op(op)} returned {self.state(op)}, but {_op(witness)} had "
+                        f"{done} {newer} before the read began")
+        low, high = self.cluster[op.invoke_index], self.cluster[witness.invoke_index]
+        cycle = self._shortest_cycle(op, low, high) if budget.take() else None
+        if cycle is None:
+            cycle = self._witness_cycle(op, witness, low, high)
+        return self._cycle_anomaly(kind, headline, cycle)
+
+    def _future_read(self, read: Op) -> Anomaly:
+        write = self.writes[self.cluster[read.invoke_index]]
+        headline = (f"{_op(read)} returned {read.value!r}, which {_op(write)} only began "
+                    "to write after the read had completed")
+        return self._cycle_anomaly("future-read", headline, [write, read])
+
+    def _cycle_anomaly(self, kind: str, headline: str, cycle: list[Op | int]) -> Anomaly:
+        ops = [op.invoke_index for op in cycle if isinstance(op, Op)]
+        return Anomaly(kind=kind, key=self.key, explanation=headline, ops=ops,
+                       details={"cycle": self.explain_cycle(cycle)})
+
+    def _shortest_cycle(self, op: Op, low: int, high: int) -> list[Op | int] | None:
+        """The shortest cycle through ``op`` within clusters low..high, if small enough."""
+        graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
+        if graph.number_of_nodes() > WINDOW_NODES:
+            return None
+        by_index = {o.invoke_index: o for o in self.ops}
+        start = op.invoke_index
+        # The reduction keeps only the last real-time edge into op; restore the
+        # others so the cycle can close from the earliest op that allows it.
+        for u in list(graph):
+            other = by_index[u]
+            if completed(other) and other.complete_index < start:
+                graph.add_edge(u, start, kind="realtime")
+        distances = nx.single_source_shortest_path_length(graph, start)
+        sources = [u for u in graph.predecessors(start) if u in distances]
+        if not sources:
+            return None
+        last = min(sources, key=lambda u: distances[u])
+        return [by_index[i] for i in nx.shortest_path(graph, start, last)]
+
+    def _witness_cycle(self, op: Op, witness: Op, low: int, high: int) -> list[Op | int]:
+        """op -> next write -> ... -> witness's write (-> witness) -> op, chain elided."""
+        writes: list[Op | int] = [w for w in self.writes[low + 1:high + 1] if w is not None]
+        if len(writes) > 2 * CHAIN_SHOWN + 1:
+            hidden = len(writes) - 2 * CHAIN_SHOWN
+            writes = [*writes[:CHAIN_SHOWN], hidden, *writes[-CHAIN_SHOWN:]]
+        tail = [] if witness.f in WRITE_FUNCTIONS else [witness]
+        return [op, *writes, *tail]
+
+    def to_networkx(self, low: int = 0, high: int | None = None) -> nx.DiGraph:
+        """The history graph of clusters low..high (all by default).
+
+        Nodes are invoke indexes; edges carry ``kind``: realtime, version,
+        wr (write->read) or rw (read->next write).
+        """
+        high = len(self.writes) - 1 if high is None else high
+        graph = nx.DiGraph()
+        members: list[Op] = []
+        for c in range(low, high + 1):
+            write = self.writes[c]
+            following = self.writes[c + 1] if c < high else None
+            if write is not None:
+                members.append(write)
+                if following is not None:
+                    graph.add_edge(write.invoke_index, following.invoke_index, kind="version")
+            for read in self.reads[c]:
+                members.append(read)
+                if write is not None:
+                    graph.add_edge(write.invoke_index, read.invoke_index, kind="wr")
+                if following is not None:
+                    graph.add_edge(read.invoke_index, following.invoke_index, kind="rw")
+        graph.add_nodes_from(op.invoke_index for op in members)
+        for a, b in reduced_realtime_edges(members):
+            if not graph.has_edge(a.invoke_index, b.invoke_index):
+                graph.add_edge(a.invoke_index, b.invoke_index, kind="realtime")
+        return graph
+
+    # -- words -------------------------------------------------------------
+
+    def state(self, op: Op) -> str:
+        """What an op wrote or saw, with its version."""
+        version = self.version_of(op)
+        if version is None:
+            return "the initial value"
+        return f"{op.value!r} (version {_v(version)})"
+
+    def explain_cycle(self, cycle: list[Op | int]) -> list[str]:
+        """Plain-words steps: each op, then why it must come before the next one."""
+        steps: list[str] = []
+        closed = [*cycle, cycle[0]]
+        for here, there in pairwise(closed):
+            if isinstance(here, int):
+                steps.append(f"... {here} more writes in version order ...")
+                continue
+            steps.append(self.describe(here))
+            if isinstance(there, Op):
+                steps.append(f"  -> {self._reason(here, there)}")
+        return steps
+
+    def describe(self, op: Op) -> str:
+        verb = "wrote" if op.f in WRITE_FUNCTIONS else "returned"
+        node = f" on {op.node}" if op.node else ""
+        return (f"{_op(op)} by process {op.process}{node}, {op.type}, "
+                f"{_ms(op.invoke_time)} to {_ms(op.complete_time)}: {verb} {self.state(op)}")
+
+    def _reason(self, a: Op, b: Op) -> str:
+        ca, cb = self.cluster[a.invoke_index], self.cluster[b.invoke_index]
+        a_writes, b_writes = a.f in WRITE_FUNCTIONS, b.f in WRITE_FUNCTIONS
+        if a_writes and b_writes and cb == ca + 1:
+            return (f"version {_v(self.version_of(a))} is older than {_v(self.version_of(b))}:"
+                    f" #{a.invoke_index} comes before #{b.invoke_index}")
+        if a_writes and not b_writes and ca == cb:
+            return f"#{b.invoke_index} read what #{a.invoke_index} wrote, so it comes after it"
+        if not a_writes and b_writes and cb == ca + 1:
+            return (f"#{a.invoke_index} saw the version before #{b.invoke_index}'s, so it "
+                    f"comes before #{b.invoke_index}")
+        return (f"#{a.invoke_index} completed at {_ms(a.complete_time)} before "
+                f"#{b.invoke_index} began at {_ms(b.invoke_time)}")
+
+
+def _running_max(done: list[Op], cluster: dict[int, int], *, want_write: bool) -> list[Op | None]:
+    """Prefix maxima by cluster over ``done``, counting only writes (or only reads)."""
+    best: Op | None = None
+    out: list[Op | None] = []
+    for op in done:
+        if (op.f in WRITE_FUNCTIONS) == want_write and (
+            best is None or cluster[op.invoke_index] > cluster[best.invoke_index]
+        ):
+            best = op
+        out.append(best)
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return value

@@ -1,0 +1,95 @@
+"""The final phase: wait for anti-entropy to converge, then read every key on
+every node's internal API, then a quorum read of every key.
+
+Everything here runs after all faults are healed, so the checkers can tell
+a lost write (absent from the converged state) from one still in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from harness.client import NodeClient
+from harness.recorder import Recorder
+
+FINAL = "final"
+POLL_INTERVAL = 0.2
+
+Copy = tuple[Any, Any]  # (value, version) of one key on one node
+
+
+async def read_copy(session: aiohttp.ClientSession, base_url: str, key: str,
+                    timeout: float) -> Copy | None:
+    """One node's own copy of `key`, or None when the node does not answer."""
+    url = f"{base_url}/internal/kv/{quote(key, safe='')}"
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            if response.status != 200:
+                return None
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    return body.get("value"), body.get("version")
+
+
+async def _snapshot(session: aiohttp.ClientSession, urls: dict[str, str],
+                    keys: Sequence[str], timeout: float) -> dict[tuple[str, str], Copy | None]:
+    pairs = [(node, key) for node in urls for key in keys]
+    copies = await asyncio.gather(*(read_copy(session, urls[node], key, timeout)
+                                    for node, key in pairs))
+    return dict(zip(pairs, copies, strict=True))
+
+
+def _converged(snapshot: dict[tuple[str, str], Copy | None], keys: Sequence[str]) -> bool:
+    for key in keys:
+        copies = {repr(copy) for (_, k), copy in snapshot.items() if k == key}
+        if len(copies) != 1 or repr(None) in copies:
+            return False
+    return True
+
+
+async def quiesce(session: aiohttp.ClientSession, urls: dict[str, str], keys: Sequence[str],
+                  recorder: Recorder, limit: float, timeout: float) -> bool:
+    """Poll every node until all hold the same copy of every key, or `limit` passes."""
+    started = time.monotonic()
+    converged = False
+    while True:
+        snapshot = await _snapshot(session, urls, keys, timeout)
+        converged = _converged(snapshot, keys)
+        if converged or time.monotonic() - started >= limit:
+            break
+        await asyncio.sleep(POLL_INTERVAL)
+    recorder.record(FINAL, "info", "quiesce",
+                    value={"converged": converged,
+                           "seconds": round(time.monotonic() - started, 3)})
+    return converged
+
+
+async def final_reads(session: aiohttp.ClientSession, urls: dict[str, str],
+                      client_urls: Sequence[str], keys: Sequence[str], recorder: Recorder,
+                      client: NodeClient, timeout: float) -> None:
+    """Record every node's copy of every key, then a quorum read of every key."""
+    for node, base_url in urls.items():
+        for key in keys:
+            recorder.record(FINAL, "invoke", "final-read", key=key, node=node)
+            copy = await read_copy(session, base_url, key, timeout)
+            if copy is None:
+                recorder.record(FINAL, "fail", "final-read", key=key, node=node,
+                                error="no answer")
+            else:
+                recorder.record(FINAL, "ok", "final-read", key=key, node=node,
+                                value=copy[0], version=copy[1])
+    for i, key in enumerate(keys):
+        url = client_urls[i % len(client_urls)]
+        recorder.record(FINAL, "invoke", "read", key=key)
+        outcome = await client.read(url, key)
+        recorder.record(FINAL, outcome.type, "read", key=key, value=outcome.value,
+                        version=outcome.version, error=outcome.error)

@@ -1,0 +1,94 @@
+"""Plots of a run: latency and throughput over time, fault windows shaded.
+
+Drawn from the history alone (any history.jsonl, also one re-checked later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure  # the object API needs no display or pyplot state
+
+from checkers.history import NEMESIS, Event, Op, pair_ops
+
+FAULT_STARTS = {"kill": "kill", "pause": "pause", "start-partition": "partition"}
+FAULT_STOPS = {"start": "kill", "resume": "pause", "stop-partition": "partition"}
+COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
+
+
+def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, float, str]]:
+    """(start s, stop s, kind) of every fault, from the nemesis's events."""
+    opened: dict[str, float] = {}
+    windows = []
+    for event in events:
+        if event.process != NEMESIS:
+            continue
+        seconds = event.time / 1e9
+        if event.f in FAULT_STARTS:
+            opened.setdefault(FAULT_STARTS[event.f], seconds)
+        elif event.f in FAULT_STOPS and FAULT_STOPS[event.f] in opened:
+            kind = FAULT_STOPS[event.f]
+            windows.append((opened.pop(kind), seconds, kind))
+    windows.extend((start, end, kind) for kind, start in opened.items())
+    return sorted(windows)
+
+
+def _shade(axes: Axes, windows: list[tuple[float, float, str]]) -> None:
+    colours = {"kill": "tab:red", "pause": "tab:purple", "partition": "tab:blue"}
+    for start, stop, kind in windows:
+        axes.axvspan(start, stop, color=colours[kind], alpha=0.12, lw=0)
+
+
+def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
+    """Write latency.png and throughput.png into `out_dir`; returns their paths."""
+    ops = [op for op in pair_ops(events) if isinstance(op.process, int)]
+    if not ops:
+        return []
+    end = max(event.time for event in events) / 1e9
+    windows = fault_windows(events, end)
+    return [_latency(ops, windows, out_dir / "latency.png"),
+            _throughput(ops, windows, end, out_dir / "throughput.png")]
+
+
+def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path) -> Path:
+    figure = Figure(figsize=(10, 4))
+    axes = figure.subplots()
+    _shade(axes, windows)
+    for f, marker in (("read", "."), ("write", "x")):
+        for type_, colour in COLOURS.items():
+            points = [(op.invoke_time / 1e9, (op.complete_time - op.invoke_time) / 1e6)
+                      for op in ops if op.f == f and op.type == type_
+                      and op.complete_time is not None]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                axes.scatter(xs, ys, s=4, marker=marker, c=colour, label=f"{f} {type_}")
+    axes.set_yscale("log")
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel("latency (ms)")
+    axes.legend(loc="upper right", fontsize="small", markerscale=3)
+    axes.set_title("Latency per op (shaded: faults; red kill, purple pause, blue partition)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _throughput(ops: list[Op], windows: list[tuple[float, float, str]], end: float,
+                path: Path) -> Path:
+    seconds = int(end) + 1
+    figure = Figure(figsize=(10, 3))
+    axes = figure.subplots()
+    _shade(axes, windows)
+    for type_, colour in COLOURS.items():
+        counts = [0] * seconds
+        for op in ops:
+            if op.type == type_ and op.complete_time is not None:
+                counts[min(int(op.complete_time / 1e9), seconds - 1)] += 1
+        axes.plot(range(seconds), counts, color=colour, label=type_)
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel("ops completed / s")
+    axes.legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path

@@ -1,0 +1,191 @@
+"""`quorumlab run`: run one test plan (or several) and check the history.
+
+Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the harness
+itself failed, 130 interrupted (Ctrl-C / SIGTERM; teardown done, history kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from checkers.result import EXIT_BAD_INPUT
+from harness.backends import resolve_backend_name
+from harness.config import ConfigError, RunConfig
+from harness.run_folder import create_run_folder
+from harness.runner import Runner, RunOutcome
+from harness.verdict import finish_run, print_summary
+from nemesis.kinds import parse_nemesis
+
+EPILOG = """\
+exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure,
+130 interrupted (cluster torn down, history kept, results marked incomplete).
+Every run writes histories/<name>/<UTC timestamp>/ (config.json, history.jsonl,
+results.json, nodes/*.log) and points histories/<name>/latest at it.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    defaults = RunConfig()
+    p = subparsers.add_parser(
+        "run", help="run a test against a cluster and check it",
+        description="Start a cluster, drive it with concurrent reads and writes while a "
+                    "nemesis injects faults, then check the history.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cluster = p.add_argument_group("cluster")
+    cluster.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
+                         help="where nodes run: docker containers or local processes "
+                              "(auto: docker when a daemon answers, else local)")
+    cluster.add_argument("--nodes", type=int, default=defaults.nodes,
+                         help="number of replica nodes (default %(default)s)")
+    cluster.add_argument("--n", type=int, default=None,
+                         help="replicas per key (default: every node)")
+    cluster.add_argument("--r", type=int, default=defaults.r,
+                         help="read quorum (default %(default)s)")
+    cluster.add_argument("--w", type=int, default=defaults.w,
+                         help="write quorum (default %(default)s)")
+    cluster.add_argument("--allow-weak-quorum", action="store_true",
+                         help="allow r + w <= n (not a quorum system: expect anomalies)")
+    cluster.add_argument("--replica-bug", action="append", default=[], metavar="NAME",
+                         help="switch on a bug of the reference replica on every node "
+                              "(repeatable; see `python -m replica --help`)")
+    cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
+                         help="start a third-party replica instead: a command template "
+                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}")
+    cluster.add_argument("--anti-entropy-interval", type=float,
+                         default=defaults.anti_entropy_interval,
+                         help="seconds between a reference node's digest exchanges "
+                              "(default %(default)s)")
+    work = p.add_argument_group("workload")
+    work.add_argument("--mode", choices=["coordinator", "client"], default=defaults.mode,
+                      help="coordinator: a node fans out each op; client: the client fans "
+                           "out from its home node's position (default %(default)s)")
+    work.add_argument("--concurrency", type=int, default=defaults.concurrency,
+                      help="concurrent client workers (default %(default)s)")
+    work.add_argument("--keys", type=int, default=defaults.keys,
+                      help="number of keys (default %(default)s)")
+    work.add_argument("--rate", type=float, default=defaults.rate,
+                      help="ops/s over all workers, 0 = unbounded (default %(default)s)")
+    work.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
+                      help="fraction of ops that are reads (default %(default)s)")
+    work.add_argument("--time-limit", type=float, default=defaults.time_limit,
+                      help="seconds of workload (default %(default)s)")
+    work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
+                      help="client timeout per op, seconds (default %(default)s)")
+    faults = p.add_argument_group("nemesis")
+    faults.add_argument("--nemesis", default="kill,partition-halves,partition-isolate,"
+                        "partition-ring,partition-bridge",
+                        help="comma list of kill, pause, partition-halves, "
+                             "partition-isolate, partition-ring, partition-bridge, "
+                             "partition-random; or all, or none (default %(default)s)")
+    faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
+                        help="seconds between fault and heal, jittered (default %(default)s)")
+    faults.add_argument("--nemesis-targets", choices=["one", "minority", "majority", "all"],
+                        help="how many nodes a kill or pause hits (default: random choice)")
+    faults.add_argument("--seed", type=int, default=None,
+                        help="seed of the workload and fault schedule (default: random; "
+                             "recorded in config.json)")
+    out = p.add_argument_group("output")
+    out.add_argument("--test-count", type=int, default=defaults.test_count,
+                     help="run the test this many times (default %(default)s)")
+    out.add_argument("--name", default=defaults.name, help="test name (default %(default)s)")
+    out.add_argument("--store-dir", default=defaults.store_dir,
+                     help="where run folders go (default %(default)s)")
+    out.add_argument("--quiesce-timeout", type=float, default=defaults.quiesce_timeout,
+                     help="max seconds to wait for replicas to converge (default %(default)s)")
+    p.set_defaults(func=run_command)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Build and validate the RunConfig; ConfigError/ValueError for bad values."""
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    config = RunConfig(
+        name=args.name, backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
+        mode=args.mode, concurrency=args.concurrency, keys=args.keys, rate=args.rate,
+        read_ratio=args.read_ratio, time_limit=args.time_limit, op_timeout=args.op_timeout,
+        nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
+        nemesis_targets=args.nemesis_targets, seed=seed, replica_bugs=args.replica_bug,
+        replica_cmd=args.replica_cmd, allow_weak_quorum=args.allow_weak_quorum,
+        anti_entropy_interval=args.anti_entropy_interval,
+        quiesce_timeout=args.quiesce_timeout, test_count=args.test_count,
+        store_dir=args.store_dir)
+    config.validate()
+    return config
+
+
+def run_command(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    try:
+        config = config_from_args(args)
+    except (ConfigError, ValueError) as exc:
+        sys.stderr.write(f"quorumlab run: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    backend = resolve_backend_name(config.backend)
+    worst = 0
+    for attempt in range(config.test_count):
+        run_config = config if attempt == 0 else RunConfig.from_dict(
+            {**config.to_dict(), "seed": config.seed + attempt})
+        outcome = run_one(run_config, backend, console)
+        print_summary(console, outcome, run_config)
+        worst = _worse(worst, outcome.exit_code)
+        if outcome.exit_code == 130:
+            break
+    return worst
+
+
+def _worse(a: int, b: int) -> int:
+    """Order exit codes by severity: 0 < 2 < 1 < 255 < 130 (interrupted stops all)."""
+    rank = {0: 0, 2: 1, 1: 2, 255: 3, 130: 4}
+    return a if rank.get(a, 3) >= rank.get(b, 3) else b
+
+
+def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:
+    """Run one test with SIGINT/SIGTERM turned into an orderly teardown."""
+    folder = create_run_folder(Path(config.store_dir), config.name)
+    runner = Runner(config, folder, backend,
+                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"),
+                    finish=finish_run)
+    with harness_log(folder.path / "harness.log"):
+        return asyncio.run(_run_interruptibly(runner))
+
+
+@contextlib.contextmanager
+def harness_log(path: Path) -> Iterator[None]:
+    """Send the harness's own log (tracebacks included) to the run folder, not the terminal."""
+    logger = logging.getLogger("quorumlab")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+async def _run_interruptibly(runner: Runner) -> RunOutcome:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def interrupt(*_: Any) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)  # a second signal must not abort teardown
+            loop.add_signal_handler(sig, lambda: None)
+        task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
+    return await runner.run()

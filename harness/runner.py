@@ -1,0 +1,224 @@
+"""One test run, phase by phase.
+
+setup -> wait until healthy -> workload and nemesis until the time limit ->
+heal everything -> quiesce -> final reads -> checkers -> results -> teardown.
+Teardown runs whatever happens (errors, Ctrl-C, SIGTERM); the history is
+written as the test runs, so an interrupted run keeps what it recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from checkers.result import EXIT_HARNESS_FAILURE, Verdict, exit_code
+from harness.backends import create_backend
+from harness.backends.base import Backend, ClusterSpec
+from harness.client import NodeClient
+from harness.config import RunConfig
+from harness.final_phase import final_reads, quiesce
+from harness.recorder import Recorder
+from harness.run_folder import RunFolder
+from harness.workload import WorkloadPlan, key_names, run_workers
+from nemesis.driver import drive
+from nemesis.schedule import Schedule
+
+log = logging.getLogger("quorumlab")
+
+HEALTH_TIMEOUT = 60.0
+EXIT_INTERRUPTED = 130
+
+
+class HarnessError(RuntimeError):
+    """The harness could not run the test (not a verdict about the system)."""
+
+
+@dataclass
+class RunOutcome:
+    """How one run ended; written to results.json."""
+
+    folder: RunFolder
+    run_id: str
+    verdict: Verdict | None = None
+    incomplete: bool = False
+    error: str | None = None
+    report: dict[str, Any] | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.incomplete and self.error == "interrupted":
+            return EXIT_INTERRUPTED
+        if self.error is not None or self.verdict is None:
+            return EXIT_HARNESS_FAILURE
+        return exit_code(self.verdict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "valid": self.verdict,
+            "incomplete": self.incomplete,
+            "error": self.error,
+            "phases": self.phases,
+            "checkers": self.report,
+        }
+
+
+def cluster_spec(config: RunConfig, folder: RunFolder, run_id: str, backend: str) -> ClusterSpec:
+    return ClusterSpec(
+        run_id=run_id, run_dir=folder.path, nodes=config.node_ids, n=config.replication,
+        r=config.r, w=config.w, bugs=tuple(config.replica_bugs),
+        allow_weak_quorum=config.allow_weak_quorum,
+        anti_entropy_interval=config.anti_entropy_interval,
+        request_timeout=min(0.5, config.op_timeout / 2), replica_cmd=config.replica_cmd,
+        mode=config.mode,
+    )
+
+
+async def wait_healthy(session: aiohttp.ClientSession, urls: list[str], limit: float) -> None:
+    """Wait until every URL answers GET /health with 200, or fail after `limit` s."""
+    deadline = time.monotonic() + limit
+    pending = list(urls)
+    while pending:
+        still = []
+        for url in pending:
+            try:
+                async with session.get(f"{url}/health",
+                                       timeout=aiohttp.ClientTimeout(total=1)) as response:
+                    if response.status != 200:
+                        still.append(url)
+            except (aiohttp.ClientError, TimeoutError):
+                still.append(url)
+        pending = still
+        if pending and time.monotonic() > deadline:
+            raise HarnessError(f"nodes not healthy after {limit:.0f}s: {', '.join(pending)}")
+        if pending:
+            await asyncio.sleep(0.1)
+
+
+class Runner:
+    """Runs one test plan in one run folder."""
+
+    def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
+                 progress: Callable[[str], None] = lambda _: None,
+                 finish: Callable[[RunConfig, RunOutcome], None] | None = None,
+                 make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
+        self.config = config
+        self.make_backend = make_backend or (lambda spec: create_backend(backend_name, spec))
+        self.folder = folder
+        self.backend_name = backend_name
+        self.progress = progress
+        self.finish = finish
+        self.outcome = RunOutcome(folder=folder, run_id=f"ql-{uuid.uuid4().hex[:10]}")
+
+    def _phase(self, name: str, started: float) -> None:
+        self.outcome.phases[name] = round(time.monotonic() - started, 3)
+
+    async def run(self) -> RunOutcome:
+        """Run the test; never raises except for programming errors in checkers."""
+        config = self.config
+        spec = cluster_spec(config, self.folder, self.outcome.run_id, self.backend_name)
+        self.folder.write_json("config.json", {"config": config.to_dict(),
+                                               "backend": self.backend_name,
+                                               "run_id": self.outcome.run_id})
+        recorder = Recorder(self.folder.history)
+        backend = self.make_backend(spec)
+        try:
+            await self._run_phases(backend, recorder)
+        except asyncio.CancelledError:
+            self.outcome.incomplete = True
+            self.outcome.error = "interrupted"
+        except HarnessError as exc:
+            self.outcome.incomplete = True
+            self.outcome.error = str(exc)
+        finally:
+            recorder.close()
+            self.progress("teardown")
+            await asyncio.shield(self._teardown(backend))
+        if self.finish is not None:
+            self.progress("checking" if not self.outcome.incomplete else "writing results")
+            try:
+                await asyncio.to_thread(self.finish, config, self.outcome)
+                return self.outcome
+            except Exception as exc:  # keep the history and say what broke, in one line
+                log.exception("checking failed")
+                self.outcome.verdict = None
+                self.outcome.error = f"checking failed: {type(exc).__name__}: {exc}"
+        self.folder.write_json("results.json", self.outcome.to_dict())
+        return self.outcome
+
+    async def _teardown(self, backend: Backend) -> None:
+        try:
+            await backend.teardown()
+        except Exception as exc:  # report; never mask the outcome
+            log.error("teardown failed: %s", exc)
+            self.outcome.error = self.outcome.error or f"teardown failed: {exc}"
+
+    async def _run_phases(self, backend: Backend, recorder: Recorder) -> None:
+        config = self.config
+        nodes = list(config.node_ids)
+        started = time.monotonic()
+        self.progress(f"starting {len(nodes)} nodes ({self.backend_name} backend)")
+        try:
+            await backend.setup()
+        except Exception as exc:
+            raise HarnessError(f"cluster setup failed: {exc}") from exc
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            public = {node: backend.public_url(node) for node in nodes}
+            homes = [(node, backend.client_url(node)) for node in nodes]
+            await wait_healthy(session, list(public.values()) + [url for _, url in homes],
+                               HEALTH_TIMEOUT)
+            self._phase("setup", started)
+
+            started = time.monotonic()
+            self.progress(f"running workload for {config.time_limit:g}s")
+            client = NodeClient(session, config.op_timeout)
+            await self._run_workload(backend, client, homes, recorder)
+            self._phase("workload", started)
+
+            started = time.monotonic()
+            self.progress("healing and restarting every node")
+            await backend.heal_all()
+            await wait_healthy(session, list(public.values()), HEALTH_TIMEOUT)
+            self._phase("heal", started)
+
+            started = time.monotonic()
+            self.progress("waiting for replicas to converge")
+            keys = key_names(config.keys)
+            await quiesce(session, public, keys, recorder, config.quiesce_timeout,
+                          config.op_timeout)
+            await final_reads(session, public, [url for _, url in homes], keys, recorder,
+                              client, config.op_timeout)
+            self._phase("final", started)
+
+    async def _run_workload(self, backend: Backend, client: NodeClient,
+                            homes: list[tuple[str, str]], recorder: Recorder) -> None:
+        config = self.config
+        plan = WorkloadPlan(keys=key_names(config.keys), concurrency=config.concurrency,
+                            read_ratio=config.read_ratio, rate=config.rate, seed=config.seed)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(run_workers(plan, client, homes, recorder, stop))]
+        if config.nemesis:
+            schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,
+                                config.seed, config.nemesis_targets)
+            tasks.append(asyncio.create_task(drive(
+                backend, schedule,
+                lambda f, value: recorder.record("nemesis", "info", f, value=value),
+                stop, recorder.elapsed)))
+        try:
+            await asyncio.sleep(config.time_limit)
+        finally:
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(
+                    result, asyncio.CancelledError):
+                raise HarnessError(f"workload failed: {result!r}") from result

@@ -1,0 +1,1 @@
+"""Fault decisions: which fault, on which nodes, when. Mechanism lives in harness/backends."""

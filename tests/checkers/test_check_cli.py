@@ -1,0 +1,112 @@
+"""`quorumlab check` end to end: exit codes (worst over all paths), --json, folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from checkers.formats.jsonl import dump
+from checkers.synth import register_history
+from tests.checkers.history_builder import Builder
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, module: str = "checkers") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, "check", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {name: tmp_path / f"{name}.jsonl" for name in ("valid", "invalid", "unknown")}
+    dump(register_history(200, final_nodes=3, seed=4), paths["valid"])
+    stale = Builder()
+    stale.op(1, "write", "k", "a", version=(1, "n1"))
+    stale.op(1, "write", "k", "b", version=(2, "n1"))
+    stale.op(2, "read", "k", "a", version=(1, "n1"))
+    dump(stale.history(), paths["invalid"])
+    twice = Builder()  # the same value written twice: reads cannot be attributed
+    twice.op(1, "write", "k", "a", version=(1, "n1"))
+    twice.op(1, "write", "k", "a", version=(2, "n1"))
+    twice.op(2, "read", "k", "a", version=(2, "n1"))
+    dump(twice.history(), paths["unknown"])
+    paths["bad"] = tmp_path / "bad.jsonl"
+    paths["bad"].write_text('{"index": 0, "time": 0, "process": 1, "type": "ok"}\n')
+    return paths
+
+
+@pytest.mark.parametrize(("names", "code"), [
+    (["valid"], 0), (["unknown"], 2), (["valid", "unknown"], 2),
+    (["unknown", "invalid", "valid"], 1),
+    (["invalid", "bad", "valid"], 254),
+])
+def test_exit_code_is_the_worst_over_all_histories(files: dict[str, Path], names: list[str],
+                                                   code: int) -> None:
+    proc = run(*(str(files[n]) for n in names), "--checkers", "graph,stats")
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for name in names:
+        assert str(files[name]) in proc.stdout + proc.stderr
+
+
+def test_quorumlab_check_summary_explains_the_anomaly(files: dict[str, Path]) -> None:
+    proc = run(str(files["invalid"]), module="harness")
+    assert proc.returncode == 1
+    assert "INVALID" in proc.stdout
+    assert "stale-read [k]: read #4 (k)" in proc.stdout
+
+
+def test_bad_history_is_one_line_naming_file_and_line(files: dict[str, Path]) -> None:
+    proc = run(str(files["bad"]))
+    assert proc.returncode == 254
+    assert proc.stderr.count("\n") == 1
+    assert f"{files['bad']}:1: 'f' must be a non-empty string" in proc.stderr
+
+
+def test_json_prints_one_object_per_history(files: dict[str, Path]) -> None:
+    proc = run(str(files["valid"]), str(files["invalid"]), str(files["bad"]), "--json")
+    assert proc.returncode == 254
+    objects = [orjson.loads(line) for line in proc.stdout.splitlines()]
+    assert [(o["path"], o["verdict"]) for o in objects] == [
+        (str(files["valid"]), True), (str(files["invalid"]), False), (str(files["bad"]), None)]
+    assert "durability" in [r["checker"] for r in objects[0]["results"]]
+    assert objects[2]["error"].startswith(f"{files['bad']}:1:")
+
+
+@pytest.mark.slow
+def test_folders_of_histories_and_run_folders(tmp_path: Path,
+                                                        files: dict[str, Path]) -> None:
+    run_folder = tmp_path / "runs" / "t1" / "20260101T000000Z"
+    run_folder.mkdir(parents=True)
+    (run_folder / "history.jsonl").write_bytes(files["invalid"].read_bytes())
+    proc = run(str(run_folder), "--json")
+    assert proc.returncode == 1
+    assert orjson.loads(proc.stdout)["path"] == str(run_folder / "history.jsonl")
+    files["bad"].unlink()
+    proc = run(str(tmp_path), "--json", "--checkers", "graph,stats")
+    checked = [orjson.loads(line)["path"] for line in proc.stdout.splitlines()]
+    assert checked == [str(tmp_path / f"{n}.jsonl") for n in ("invalid", "unknown", "valid")] + [
+        str(run_folder / "history.jsonl")]
+    assert proc.returncode == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["--time-limit", "0"], ["--checkers", "graph,nope"], ["--model", "queue"], [],
+])
+def test_bad_flags_are_one_line_exit_254(files: dict[str, Path], args: list[str]) -> None:
+    paths = [str(files["valid"])] if args else []
+    proc = run(*paths, *args)
+    assert proc.returncode == 254
+    assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("path", ["/no/such/history.jsonl", "EMPTYDIR"])
+def test_missing_paths_are_bad_input(tmp_path: Path, path: str) -> None:
+    proc = run(str(tmp_path) if path == "EMPTYDIR" else path)
+    assert proc.returncode == 254
+    assert proc.stderr.count("\n") == 1

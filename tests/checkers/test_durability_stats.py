@@ -1,0 +1,90 @@
+"""Durability and convergence over final reads; stats counts and latencies."""
+
+from __future__ import annotations
+
+from checkers.durability import check_durability
+from checkers.history import FINAL
+from checkers.stats import check_stats, latency_summary
+from checkers.synth import register_history
+from tests.checkers.history_builder import Builder
+
+
+def final_phase(b: Builder, copies: dict[str, tuple[str | None, tuple[int, str] | None]],
+                *, converged: bool = True) -> None:
+    for node, (value, version) in copies.items():
+        b.op(FINAL, "final-read", "k", value, version=version, node=node)
+    b.event(FINAL, "info", "quiesce", value={"converged": converged, "seconds": 2.5})
+
+
+def acked_writes() -> Builder:
+    b = Builder()
+    b.op(1, "write", "k", "a", version=(1, "n1"))
+    b.op(1, "write", "k", "b", version=(2, "n2"))
+    return b
+
+
+def test_converged_final_state_holding_every_write_is_valid() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2")), "n2": ("b", (2, "n2"))})
+    result = check_durability(b.history())
+    assert result.valid is True
+    assert result.details["convergence_seconds"] == 2.5
+    assert result.details["converged"] is True
+
+
+def test_acknowledged_write_above_every_copy_is_lost() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": ("a", (1, "n1")), "n2": ("a", (1, "n1"))})
+    [anomaly] = check_durability(b.history()).anomalies
+    assert anomaly.kind == "lost-write"
+    assert anomaly.ops == [2]
+    assert "[2, n2]" in anomaly.explanation and "[1, n1]" in anomaly.explanation
+
+
+def test_key_held_by_no_node_loses_its_writes() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": (None, None)})
+    assert [a.kind for a in check_durability(b.history()).anomalies] == ["lost-write"] * 2
+
+
+def test_diverging_replicas_and_failed_convergence_are_reported() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2")), "n2": ("a", (1, "n1"))}, converged=False)
+    result = check_durability(b.history())
+    assert result.valid is False
+    assert sorted(a.kind for a in result.anomalies) == ["divergence", "not-converged"]
+    divergence = next(a for a in result.anomalies if a.kind == "divergence")
+    assert "n1: 'b'" in divergence.explanation and "n2: 'a'" in divergence.explanation
+
+
+def test_no_final_phase_is_unknown_and_unanswered_node_is_unconfirmed() -> None:
+    assert check_durability(acked_writes().history()).valid == "unknown"
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2"))})
+    b.op(FINAL, "final-read", "k", type="fail", node="n3")
+    result = check_durability(b.history())
+    assert result.valid == "unknown"
+    assert result.details["unanswered_final_reads"] == {"k": ["n3"]}
+
+
+def test_generated_history_with_final_phase_is_durable() -> None:
+    assert check_durability(register_history(500, final_nodes=3, seed=2)).valid is True
+
+
+def test_stats_count_outcomes_per_function_and_latency_quantiles() -> None:
+    b = Builder()
+    b.op(1, "write", "k", "a", version=(1, "n1"))
+    b.op(1, "write", "k", "b", type="fail")
+    b.op(1, "read", "k", type="info")
+    b.invoke(2, "read", "k")  # never completes: info
+    result = check_stats(b.history())
+    assert result.valid is True
+    assert result.details["counts"] == {"read": {"ok": 0, "fail": 0, "info": 2},
+                                        "write": {"ok": 1, "fail": 1, "info": 0}}
+    assert result.details["latency_ms"] == {"write": {"p50": 1.0, "p90": 1.0, "p99": 1.0,
+                                                      "max": 1.0}}
+
+
+def test_latency_quantiles_are_nearest_rank() -> None:
+    summary = latency_summary([n * 1_000_000 for n in range(1, 101)])
+    assert summary == {"p50": 50.0, "p90": 90.0, "p99": 99.0, "max": 100.0}

@@ -1,0 +1,40 @@
+"""Run options: bad values are one-line ConfigErrors; configs round-trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.config import ConfigError, RunConfig
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"r": 1, "w": 1}, "no quorum system"),
+    ({"r": 6}, "--r must be between"),
+    ({"nodes": 0}, "--nodes"),
+    ({"n": 7}, "--n must be"),
+    ({"read_ratio": 1.5}, "--read-ratio"),
+    ({"time_limit": 0}, "--time-limit"),
+    ({"mode": "gossip"}, "--mode"),
+    ({"name": "../etc"}, "--name"),
+    ({"replica_cmd": "./srv --port {port}"}, "unknown field(s) port"),
+    ({"replica_cmd": "./srv {id}"}, "{listen}"),
+])
+def test_bad_values_are_refused(changes: dict, message: str) -> None:
+    config = RunConfig(**changes)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        config.validate()
+    assert "\n" not in str(info.value)
+
+
+def test_weak_quorum_allowed_when_asked() -> None:
+    RunConfig(r=1, w=1, allow_weak_quorum=True).validate()
+
+
+def test_round_trip_through_dict() -> None:
+    config = RunConfig(seed=42, nemesis=["kill"], replica_bugs=["early-ack"])
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_unknown_field_in_stored_config() -> None:
+    with pytest.raises(ConfigError, match="unknown config field"):
+        RunConfig.from_dict({"colour": "blue"})

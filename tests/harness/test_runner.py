@@ -1,0 +1,70 @@
+"""The runner's phases against an in-process stand-in cluster (no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+
+from harness.config import RunConfig
+from harness.run_folder import create_run_folder
+from harness.runner import Runner
+from tests.harness.memory_cluster import MemoryBackend
+
+
+def make_runner(tmp_path: Path, holder: list, **changes) -> Runner:
+    config = RunConfig(time_limit=0.5, nodes=3, r=2, w=2, concurrency=4, keys=3,
+                       nemesis=["kill", "partition-halves"], nemesis_interval=0.1,
+                       quiesce_timeout=2, seed=3, **changes)
+    config.validate()
+    folder = create_run_folder(tmp_path, config.name)
+
+    def make(spec):
+        holder.append(MemoryBackend(spec))
+        return holder[0]
+
+    return Runner(config, folder, "memory", make_backend=make)
+
+
+def events(runner: Runner) -> list[dict]:
+    return [orjson.loads(line) for line in runner.folder.history.read_bytes().splitlines()]
+
+
+async def test_complete_run_records_workload_nemesis_and_final_phase(tmp_path: Path) -> None:
+    holder: list[MemoryBackend] = []
+    runner = make_runner(tmp_path, holder)
+    outcome = await runner.run()
+    assert outcome.error is None and not outcome.incomplete
+    backend = holder[0]
+    assert backend.torn_down == 1
+    assert any(call.startswith("kill") for call in backend.calls)
+    assert "heal" in backend.calls
+    history = events(runner)
+    fs = {(e["process"] if isinstance(e["process"], str) else "client", e["f"]) for e in history}
+    assert ("client", "write") in fs and ("client", "read") in fs
+    assert ("nemesis", "kill") in fs or ("nemesis", "start-partition") in fs
+    assert ("final", "quiesce") in fs and ("final", "final-read") in fs and ("final", "read") in fs
+    final_reads = [e for e in history if e["f"] == "final-read" and e["type"] == "ok"]
+    assert len(final_reads) == 3 * 3  # every key on every node
+    results = orjson.loads((runner.folder.path / "results.json").read_bytes())
+    assert results["incomplete"] is False
+    assert set(results["phases"]) >= {"setup", "workload", "heal", "final"}
+    config = orjson.loads((runner.folder.path / "config.json").read_bytes())
+    assert config["config"]["seed"] == 3
+
+
+async def test_cancelled_run_tears_down_keeps_history_and_marks_incomplete(
+        tmp_path: Path) -> None:
+    holder: list[MemoryBackend] = []
+    runner = make_runner(tmp_path, holder)
+    runner.config.time_limit = 30
+    task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    outcome = await task  # the runner turns cancellation into an orderly, incomplete end
+    assert outcome.incomplete and outcome.exit_code == 130
+    assert holder[0].torn_down == 1
+    results = orjson.loads((runner.folder.path / "results.json").read_bytes())
+    assert results["incomplete"] is True and results["error"] == "interrupted"
+    assert len(events(runner)) > 10

@@ -1,0 +1,99 @@
+"""The register workload: unique values, process ids after info, rate, recording."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.client import Outcome
+from harness.recorder import Recorder
+from harness.workload import RateLimiter, WorkloadPlan, key_names, run_workers
+
+
+class ScriptedClient:
+    """Every third write is indeterminate; reads return the last written value."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.last: dict[str, Any] = {}
+
+    async def read(self, base_url: str, key: str) -> Outcome:
+        await asyncio.sleep(0)
+        return Outcome("ok", value=self.last.get(key))
+
+    async def write(self, base_url: str, key: str, value: Any) -> Outcome:
+        await asyncio.sleep(0)
+        self.writes += 1
+        if self.writes % 3 == 0:
+            return Outcome("info", error="timeout")
+        self.last[key] = value
+        return Outcome("ok", version=[self.writes, "t"])
+
+
+def run(tmp_path: Path, seconds: float, rate: float = 0, concurrency: int = 4) -> list[dict]:
+    async def go() -> None:
+        recorder = Recorder(tmp_path / "history.jsonl")
+        plan = WorkloadPlan(keys=key_names(3), concurrency=concurrency, read_ratio=0.5,
+                            rate=rate, seed=7)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        await run_workers(plan, ScriptedClient(), [("n1", "u1"), ("n2", "u2")], recorder, stop)
+        recorder.close()
+
+    asyncio.run(go())
+    return [orjson.loads(line) for line in (tmp_path / "history.jsonl").read_bytes().splitlines()]
+
+
+def test_every_invoke_completes_and_values_are_unique(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.2)
+    assert [e["index"] for e in events] == list(range(len(events)))
+    invokes = [e for e in events if e["type"] == "invoke"]
+    assert len(invokes) * 2 == len(events)
+    written = [e["value"] for e in invokes if e["f"] == "write"]
+    assert written and len(written) == len(set(written))
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+
+
+def test_process_changes_after_info_and_never_has_two_ops_open(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.2, concurrency=4)
+    open_ops: set[int] = set()
+    retired: set[int] = set()
+    for event in events:
+        process = event["process"]
+        assert process not in retired
+        if event["type"] == "invoke":
+            assert process not in open_ops
+            open_ops.add(process)
+        else:
+            open_ops.remove(process)
+            if event["type"] == "info":
+                retired.add(process)
+    assert any(p >= 4 for p in retired | open_ops)
+
+
+def test_home_node_is_process_slot_mod_nodes(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.1, concurrency=4)
+    for event in events:
+        assert event["node"] == ("n1" if event["process"] % 4 % 2 == 0 else "n2")
+
+
+def test_rate_limits_total_ops(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.5, rate=40, concurrency=8)
+    invokes = sum(1 for e in events if e["type"] == "invoke")
+    assert 10 <= invokes <= 30
+
+
+def test_rate_limiter_unbounded_does_not_wait() -> None:
+    async def go() -> float:
+        limiter = RateLimiter(0)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for _ in range(1000):
+            await limiter.wait()
+        return loop.time() - start
+
+    assert asyncio.run(go()) < 0.5

@@ -1,0 +1,123 @@
+"""The schedule is seeded, alternates fault and heal, and the driver follows it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from nemesis.driver import drive
+from nemesis.kinds import KINDS
+from nemesis.schedule import Schedule
+
+NODES = ["n1", "n2", "n3", "n4", "n5"]
+
+
+def first(schedule: Schedule, count: int) -> list:
+    return list(itertools.islice(schedule, count))
+
+
+def test_reproducible_from_seed() -> None:
+    a = first(Schedule(list(KINDS), NODES, 5.0, seed=42), 40)
+    b = first(Schedule(list(KINDS), NODES, 5.0, seed=42), 40)
+    c = first(Schedule(list(KINDS), NODES, 5.0, seed=43), 40)
+    assert [(s.at, s.action, s.fault.describe()) for s in a] == [
+        (s.at, s.action, s.fault.describe()) for s in b]
+    assert [s.fault.describe() for s in a] != [s.fault.describe() for s in c]
+
+
+def test_iterating_twice_replays() -> None:
+    schedule = Schedule(["kill", "partition-ring"], NODES, 1.0, seed=1)
+    assert first(schedule, 10) == first(schedule, 10)
+
+
+def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
+    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 60)
+    assert [s.action for s in steps] == ["start", "stop"] * 30
+    for start, stop in zip(steps[::2], steps[1::2], strict=True):
+        assert stop.fault is start.fault
+    gaps = [b.at - a.at for a, b in itertools.pairwise([*steps[:1], *steps])][1:]
+    assert all(1.0 <= g <= 3.0 for g in gaps)
+    assert len({round(g, 6) for g in gaps}) > 10, "gaps are jittered"
+    assert {s.fault.kind for s in steps} == set(KINDS)
+
+
+def test_target_restriction() -> None:
+    steps = first(Schedule(["kill"], NODES, 1.0, seed=9, target_choice="majority"), 20)
+    assert all(len(s.fault.targets) == 3 for s in steps)
+
+
+def test_empty_and_bad_schedules() -> None:
+    assert first(Schedule([], NODES, 1.0, seed=0), 5) == []
+    with pytest.raises(ValueError):
+        Schedule(["partition-ring"], NODES[:3], 1.0, seed=0)
+    with pytest.raises(ValueError):
+        Schedule(["kill"], NODES, 0.0, seed=0)
+
+
+class FakeBackend:
+    """Records calls; fails pause to show that errors are recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    async def kill(self, node: str) -> None:
+        self.calls.append(("kill", node))
+
+    async def start(self, node: str) -> None:
+        self.calls.append(("start", node))
+
+    async def pause(self, node: str) -> None:
+        raise RuntimeError("no such node")
+
+    async def resume(self, node: str) -> None:
+        self.calls.append(("resume", node))
+
+    async def partition(self, grudge: dict[str, set[str]]) -> None:
+        self.calls.append(("partition", grudge))
+
+    async def heal(self) -> None:
+        self.calls.append(("heal",))
+
+
+async def test_driver_applies_steps_and_heals_on_stop() -> None:
+    backend = FakeBackend()
+    records: list[tuple[str, dict]] = []
+    schedule = Schedule(["kill", "partition-halves", "pause"], NODES, 0.02, seed=3)
+    stop = asyncio.Event()
+    t0 = time.monotonic()
+    task = asyncio.create_task(
+        drive(backend, schedule, lambda f, v: records.append((f, v)), stop,
+              lambda: time.monotonic() - t0))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    fs = [f for f, _ in records]
+    assert len(fs) >= 6
+    pairs = {"kill": "start", "start-partition": "stop-partition", "pause": "resume"}
+    for start, stop_f in zip(fs[::2], fs[1::2], strict=False):
+        assert pairs[start] == stop_f
+    assert len(fs) % 2 == 0, "the last fault was healed"
+    assert any("error" in v for f, v in records if f == "pause")
+    killed = [c[1] for c in backend.calls if c[0] == "kill"]
+    started = [c[1] for c in backend.calls if c[0] == "start"]
+    assert sorted(killed) == sorted(started)
+
+
+async def test_driver_heals_when_cancelled_mid_fault() -> None:
+    backend = FakeBackend()
+    records: list[tuple[str, dict]] = []
+    schedule = Schedule(["partition-ring"], NODES, 0.05, seed=0)
+    t0 = time.monotonic()
+    task = asyncio.create_task(
+        drive(backend, schedule, lambda f, v: records.append((f, v)), asyncio.Event(),
+              lambda: time.monotonic() - t0))
+    while not records:
+        await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [f for f, _ in records][-1] == "stop-partition"
+    assert backend.calls[-1] == ("heal",)
