@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from replica.delivery import Delivery
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -27,7 +29,8 @@ class Outcome:
 
 
 class NodeClient:
-    """Issues reads and writes over HTTP with a per-op timeout."""
+    """Issues reads and writes over HTTP with a per-op timeout. The session must
+    come from ``replica.delivery.new_session`` (no silent resends)."""
 
     def __init__(self, session: aiohttp.ClientSession, op_timeout: float) -> None:
         self.session = session
@@ -45,16 +48,18 @@ class NodeClient:
 
     async def _request(self, method: str, url: str, value: Any) -> Outcome:
         body = None if method == "GET" else {"value": value}
+        delivery = Delivery()
         try:
-            async with self.session.request(method, url, json=body,
-                                            timeout=self.timeout) as response:
+            async with self.session.request(method, url, json=body, timeout=self.timeout,
+                                            trace_request_ctx=delivery) as response:
                 payload = await response.json(content_type=None)
                 return _classify(response.status, payload, method)
         except TimeoutError:
             return Outcome("info", error=f"timeout after {self.op_timeout}s")
         except aiohttp.ClientConnectorError as exc:
-            # Nothing was sent: the op certainly did not happen.
-            return Outcome("fail", error=f"connect failed: {exc.os_error or exc}")
+            # Certainly without effect only if nothing was ever sent.
+            return Outcome("info" if delivery.sent else "fail",
+                           error=f"connect failed: {exc.os_error or exc}")
         except (aiohttp.ClientError, ValueError) as exc:
             return Outcome("info", error=f"{type(exc).__name__}: {exc}".strip())
 

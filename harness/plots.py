@@ -13,8 +13,10 @@ from matplotlib.figure import Figure  # the object API needs no display or pyplo
 
 from checkers.history import NEMESIS, Event, Op, pair_ops
 
-FAULT_STARTS = {"kill": "kill", "pause": "pause", "start-partition": "partition"}
-FAULT_STOPS = {"start": "kill", "resume": "pause", "stop-partition": "partition"}
+FAULT_STARTS = {"kill": "kill", "pause": "pause", "start-partition": "partition",
+                "start-delay": "delay", "skew-clock": "clock"}
+FAULT_STOPS = {"start": "kill", "resume": "pause", "stop-partition": "partition",
+               "stop-delay": "delay", "reset-clock": "clock"}
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
 
 
@@ -36,7 +38,8 @@ def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, floa
 
 
 def _shade(axes: Axes, windows: list[tuple[float, float, str]]) -> None:
-    colours = {"kill": "tab:red", "pause": "tab:purple", "partition": "tab:blue"}
+    colours = {"kill": "tab:red", "pause": "tab:purple", "partition": "tab:blue",
+               "delay": "tab:olive", "clock": "tab:cyan"}
     for start, stop, kind in windows:
         axes.axvspan(start, stop, color=colours[kind], alpha=0.12, lw=0)
 
@@ -68,7 +71,8 @@ def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path)
     axes.set_xlabel("time (s)")
     axes.set_ylabel("latency (ms)")
     axes.legend(loc="upper right", fontsize="small", markerscale=3)
-    axes.set_title("Latency per op (shaded: faults; red kill, purple pause, blue partition)")
+    axes.set_title("Latency per op (faults shaded: red kill, purple pause, blue partition, "
+                   "olive delay, cyan clock)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     return path

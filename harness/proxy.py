@@ -223,8 +223,10 @@ class _Pipe:
         if item is _CLOSE:
             transport.close()
         elif item is _EOF:
-            if transport.can_write_eof():
+            try:
                 transport.write_eof()
+            except OSError:  # the peer is gone and its loss not yet reported
+                transport.abort()
         else:
             transport.write(item)  # type: ignore[arg-type]
 

@@ -29,6 +29,7 @@ from harness.run_folder import RunFolder
 from harness.workload import WorkloadPlan, key_names, run_workers
 from nemesis.driver import drive
 from nemesis.schedule import Schedule
+from replica.delivery import new_session
 
 log = logging.getLogger("quorumlab")
 
@@ -138,6 +139,10 @@ class Runner:
         except HarnessError as exc:
             self.outcome.incomplete = True
             self.outcome.error = str(exc)
+        except Exception as exc:  # a harness bug: keep the history, say it in one line
+            log.exception("run failed")
+            self.outcome.incomplete = True
+            self.outcome.error = f"harness failed: {type(exc).__name__}: {exc}"
         finally:
             recorder.close()
             self.progress("teardown")
@@ -170,8 +175,7 @@ class Runner:
             await backend.setup()
         except Exception as exc:
             raise HarnessError(f"cluster setup failed: {exc}") from exc
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with new_session() as session:
             public = {node: backend.public_url(node) for node in nodes}
             homes = [(node, backend.client_url(node)) for node in nodes]
             await wait_healthy(session, list(public.values()) + [url for _, url in homes],

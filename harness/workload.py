@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from harness.client import Outcome
 from harness.recorder import Recorder
 
+FAIL_BACKOFF = 0.05  # seconds a worker waits after a failed op (jittered)
+
 
 class OpClient(Protocol):
     """What a worker needs from a client: one read or write against a URL."""
@@ -100,3 +102,6 @@ async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[s
         if outcome.type == "info":
             process += plan.concurrency
             seq = 0
+        elif outcome.type == "fail":
+            # A node that is down fails at once; do not spin against it.
+            await asyncio.sleep(FAIL_BACKOFF * rng.uniform(0.5, 1.5))

@@ -1,8 +1,9 @@
 """Runs a :class:`~nemesis.schedule.Schedule` against a backend and records it.
 
 Every applied action is recorded once, after it took effect, as
-``record(f, value)`` with ``f`` one of start-partition/stop-partition/kill/
-start/pause/resume and ``value`` the fault's description (plus ``"error"``
+``record(f, value)`` with ``f`` one of start-partition/stop-partition, kill/
+start, pause/resume, start-delay/stop-delay, skew-clock/reset-clock, and
+``value`` the fault's description (plus ``"error"``
 when the backend failed, so a fault that did not happen is visible).
 """
 
@@ -26,12 +27,17 @@ class FaultBackend(Protocol):
     async def resume(self, node: str) -> None: ...
     async def partition(self, grudge: dict[str, set[str]]) -> None: ...
     async def heal(self) -> None: ...
+    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
+                             loss: float = 0.0) -> None: ...
+    async def clear_link_delay(self) -> None: ...
+    async def skew_clock(self, node: str, offset_s: float) -> None: ...
 
 
 Record = Callable[[str, dict[str, Any]], None]
 
 # kind -> (f when starting, f when stopping)
-_NAMES = {"kill": ("kill", "start"), "pause": ("pause", "resume")}
+_NAMES = {"kill": ("kill", "start"), "pause": ("pause", "resume"),
+          "delay": ("start-delay", "stop-delay"), "clock-skew": ("skew-clock", "reset-clock")}
 _PARTITION_NAMES = ("start-partition", "stop-partition")
 
 
@@ -74,6 +80,15 @@ def _call(backend: FaultBackend, fault: Fault, f: str) -> Awaitable[Any]:
         return backend.partition({a: set(b) for a, b in fault.grudge.items()})
     if f == "stop-partition":
         return backend.heal()
+    if f == "start-delay":
+        assert fault.delay is not None
+        return backend.set_link_delay(*fault.delay)
+    if f == "stop-delay":
+        return backend.clear_link_delay()
+    if f in ("skew-clock", "reset-clock"):
+        offsets = fault.offsets or {}
+        return asyncio.gather(*(backend.skew_clock(node, offset if f == "skew-clock" else 0.0)
+                                for node, offset in offsets.items()))
     method = getattr(backend, f)
     return asyncio.gather(*(method(node) for node in fault.targets))
 

@@ -19,19 +19,35 @@ from nemesis.kinds import PROCESS_KINDS, TARGET_CHOICES
 Grudge = dict[str, frozenset[str]]
 
 
+# Link delay and loss: replicas of one write get it at different times (a
+# lost segment is ~200 ms late), which is what makes a too-early acknowledgement
+# or a missing read write-back observable.
+DELAY_MS = 10.0
+JITTER_MS = 10.0
+LOSS = 0.4
+MAX_SKEW_S = 2.0  # clock-skew offsets are uniform in [-MAX_SKEW_S, MAX_SKEW_S]
+
+
 @dataclass(frozen=True)
 class Fault:
-    """One fault: a process fault on ``targets``, or a partition ``grudge``."""
+    """One fault: a process fault on ``targets``, a partition ``grudge``, a link
+    ``delay`` (ms, jitter ms, loss fraction), or clock ``offsets`` (node -> s)."""
 
     kind: str
     targets: tuple[str, ...] = ()
     grudge: dict[str, frozenset[str]] | None = None
+    delay: tuple[float, float, float] | None = None
+    offsets: dict[str, float] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The JSON value recorded in the history for this fault."""
         value: dict[str, Any] = {"kind": self.kind, "nodes": list(self.targets)}
         if self.grudge is not None:
             value["grudge"] = {a: sorted(b) for a, b in sorted(self.grudge.items()) if b}
+        if self.delay is not None:
+            value["delay_ms"], value["jitter_ms"], value["loss"] = self.delay
+        if self.offsets is not None:
+            value["offsets_s"] = dict(sorted(self.offsets.items()))
         return value
 
 
@@ -136,6 +152,12 @@ def make_fault(kind: str, nodes: Sequence[str], rng: random.Random,
     """Decide one fault of ``kind`` on ``nodes``, using ``rng`` only."""
     if kind in PROCESS_KINDS:
         return Fault(kind, choose_targets(nodes, rng, target_choice))
+    if kind == "delay":
+        return Fault(kind, tuple(nodes), delay=(DELAY_MS, JITTER_MS, LOSS))
+    if kind == "clock-skew":
+        targets = choose_targets(nodes, rng, target_choice)
+        return Fault(kind, targets, offsets={
+            node: round(rng.uniform(-MAX_SKEW_S, MAX_SKEW_S), 3) for node in targets})
     grudge = SHAPES[kind](list(nodes), rng)
     affected = {a for a, dropped in grudge.items() if dropped}
     affected |= {b for dropped in grudge.values() for b in dropped}

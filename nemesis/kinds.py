@@ -10,7 +10,10 @@ PARTITION_KINDS = (
     "partition-bridge",
     "partition-random",
 )
-KINDS = PROCESS_KINDS + PARTITION_KINDS
+# Network delay with jitter on every inter-node link; clock skew of some nodes.
+LINK_KINDS = ("delay",)
+CLOCK_KINDS = ("clock-skew",)
+KINDS = PROCESS_KINDS + PARTITION_KINDS + LINK_KINDS + CLOCK_KINDS
 
 # Smallest cluster on which a kind means something (a 2-node "halves" cut leaves
 # one side empty; a majorities ring needs 4 nodes to be more than a full mesh).
@@ -22,6 +25,8 @@ MIN_NODES = {
     "partition-ring": 4,
     "partition-bridge": 3,
     "partition-random": 2,
+    "delay": 2,
+    "clock-skew": 1,
 }
 
 TARGET_CHOICES = ("one", "minority", "majority", "all")

@@ -16,8 +16,9 @@ from typing import Any
 
 import aiohttp
 
+from replica.delivery import new_session
 from replica.driver import QuorumDriver
-from replica.transport import HttpTransport, new_session
+from replica.transport import HttpTransport
 from replica.version import Version
 
 

@@ -28,11 +28,12 @@ from replica.api import (
     read_body,
 )
 from replica.clock import WallClock
+from replica.delivery import new_session
 from replica.driver import QuorumDriver
 from replica.placement import preference_list
 from replica.protocol import AMNESIA, ASYNC_COMMIT, Get, Put
 from replica.storage import Store
-from replica.transport import HttpTransport, Unreachable, new_session
+from replica.transport import HttpTransport, Unreachable
 from replica.version import Version, version_json
 
 log = logging.getLogger("replica.node")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
+from replica.delivery import Delivery
 from replica.protocol import Get, Put
 from replica.version import Version
 
@@ -35,18 +36,6 @@ class Transport(Protocol):
         """Answer (value, version): the copy for Get, (None, stored version) for Put.
         Raises Unreachable."""
         ...
-
-
-def json_dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
-def new_session() -> aiohttp.ClientSession:
-    """A keep-alive session with no connection limit (timeouts are per request)."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
-        json_serialize=json_dumps,
-    )
 
 
 class HttpTransport:
@@ -75,9 +64,11 @@ class HttpTransport:
 
     async def call(self, node: str, method: str, url: str, payload: Any = None,
                    timeout: aiohttp.ClientTimeout | None = None) -> Any:
+        delivery = Delivery()
         try:
             async with self.session.request(method, url, json=payload,
-                                            timeout=timeout or self.timeout) as resp:
+                                            timeout=timeout or self.timeout,
+                                            trace_request_ctx=delivery) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
                     # A 4xx is a refusal (nothing applied); a 5xx might have been.
@@ -86,7 +77,7 @@ class HttpTransport:
                 body = orjson.loads(raw)
         except aiohttp.ClientConnectorError as exc:
             self._mark_down(node, f"connection failed: {exc.os_error}")
-            raise Unreachable("connection refused", delivered=False) from exc
+            raise Unreachable("connection refused", delivered=delivery.sent) from exc
         except TimeoutError as exc:
             self._mark_down(node, "timed out")
             raise Unreachable("timed out", delivered=True) from exc

@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from harness.client import NodeClient
+from replica.delivery import new_session
 
 
-def scripted_app() -> web.Application:
+def scripted_app(received: list[str] | None = None) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         key = request.match_info["key"]
+        if received is not None:
+            received.append(f"{request.method} {key}")
+        if key == "vanish":  # applied, then the node dies before answering
+            assert request.transport is not None
+            request.transport.close()
+            await asyncio.sleep(0.2)
         if key == "slow":
             await asyncio.sleep(1)
         if key == "indefinite":
@@ -35,8 +41,13 @@ def scripted_app() -> web.Application:
 
 
 @pytest.fixture
-async def base_url():
-    runner = web.AppRunner(scripted_app())
+def received() -> list[str]:
+    return []
+
+
+@pytest.fixture
+async def base_url(received: list[str]):
+    runner = web.AppRunner(scripted_app(received))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -54,7 +65,7 @@ async def base_url():
     ("slow", "info", "fail"),
 ])
 async def test_classification(base_url: str, key: str, write_type: str, read_type: str) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with new_session() as session:
         client = NodeClient(session, op_timeout=0.3)
         write = await client.write(base_url, key, "1-1")
         read = await client.read(base_url, key)
@@ -71,7 +82,17 @@ async def test_refused_connection_is_a_definite_failure() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with aiohttp.ClientSession() as session:
+    async with new_session() as session:
         outcome = await NodeClient(session, 0.5).write(f"http://127.0.0.1:{port}", "k", "v")
     assert outcome.type == "fail"
     assert "connect" in outcome.error
+
+
+async def test_write_cut_off_after_delivery_is_info_and_never_resent(
+        base_url: str, received: list[str]) -> None:
+    async with new_session() as session:
+        client = NodeClient(session, op_timeout=1.0)
+        assert (await client.write(base_url, "warm", "1-1")).type == "ok"  # keep-alive
+        outcome = await client.write(base_url, "vanish", "1-2")
+    assert outcome.type == "info"
+    assert received.count("PUT vanish") == 1

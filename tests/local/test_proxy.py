@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from harness.proxy import LOCALHOST, LinkProxies
+from harness.proxy import _EOF, LOCALHOST, LinkProxies
 
 
 class Echo:
@@ -167,4 +167,27 @@ async def test_dead_target_refuses_unless_the_link_is_cut(link) -> None:
     await proxies.set_target_up("b", True)
     await proxies.heal()
     assert await asyncio.wait_for(reader.readline(), 1) == b"x\n"
+    writer.close()
+
+
+async def test_eof_to_a_vanished_peer_aborts_instead_of_raising(link) -> None:
+    """A heal may deliver a held EOF to a socket whose reset the loop has not
+    reported yet: shutdown() then fails, and that must not escape heal()."""
+    proxies, port, _ = link
+    reader, writer = await asyncio.open_connection(LOCALHOST, port)
+    assert await roundtrip(reader, writer, b"hi\n") == b"hi\n"
+    conn = next(iter(proxies.links[("a", "b")].connections))
+    transport = conn.down.transport
+    aborted = []
+
+    def failing_write_eof() -> None:
+        raise OSError(107, "Transport endpoint is not connected")
+
+    transport.write_eof = failing_write_eof
+    original_abort = transport.abort
+    transport.abort = lambda: (aborted.append(True), original_abort())
+    await proxies.partition({"a": {"b"}})
+    conn.backward.push(_EOF)  # the target shut down its writing half, held by the cut
+    await proxies.heal()
+    assert aborted == [True]
     writer.close()

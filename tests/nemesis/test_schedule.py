@@ -81,6 +81,16 @@ class FakeBackend:
     async def heal(self) -> None:
         self.calls.append(("heal",))
 
+    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
+                             loss: float = 0.0) -> None:
+        self.calls.append(("delay", delay_ms, jitter_ms, loss))
+
+    async def clear_link_delay(self) -> None:
+        self.calls.append(("clear-delay",))
+
+    async def skew_clock(self, node: str, offset_s: float) -> None:
+        self.calls.append(("skew", node, offset_s))
+
 
 async def test_driver_applies_steps_and_heals_on_stop() -> None:
     backend = FakeBackend()
@@ -121,3 +131,29 @@ async def test_driver_heals_when_cancelled_mid_fault() -> None:
         await task
     assert [f for f, _ in records][-1] == "stop-partition"
     assert backend.calls[-1] == ("heal",)
+
+
+async def test_driver_applies_and_undoes_delay_and_clock_skew() -> None:
+    backend = FakeBackend()
+    records: list[tuple[str, dict]] = []
+    schedule = Schedule(["delay", "clock-skew"], NODES, 0.02, seed=5)
+    stop = asyncio.Event()
+    t0 = time.monotonic()
+    task = asyncio.create_task(
+        drive(backend, schedule, lambda f, v: records.append((f, v)), stop,
+              lambda: time.monotonic() - t0))
+    await asyncio.sleep(0.4)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    fs = [f for f, _ in records]
+    assert {"start-delay", "skew-clock"} <= set(fs)
+    pairs = {"start-delay": "stop-delay", "skew-clock": "reset-clock"}
+    for start, stop_f in zip(fs[::2], fs[1::2], strict=True):
+        assert pairs[start] == stop_f
+    assert ("delay", 10.0, 10.0, 0.4) in backend.calls
+    skews = [c for c in backend.calls if c[0] == "skew"]
+    assert any(c[2] != 0 for c in skews)
+    # every skewed node is reset to offset 0 afterwards
+    last = {node: offset for _, node, offset in skews}
+    assert set(last.values()) == {0.0}
+    assert backend.calls.count(("clear-delay",)) == fs.count("stop-delay")
