@@ -111,6 +111,10 @@ async def test_pause_freezes_and_resume_thaws(make_cluster: MakeCluster) -> None
     await backend.resume("n2")
     await wait_http(backend.public_url("n2"))
     assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
+    await backend.pause("n3")  # a frozen node can still be killed and started
+    await backend.kill("n3")
+    await backend.start("n3")
+    await wait_http(backend.public_url("n3"))
 
 
 async def test_skew_clock_writes_the_offset_file_running_or_killed(
