@@ -237,12 +237,12 @@ class DockerBackend(Backend):
         """Save each container's log, then remove everything labelled with the run."""
         if self._torn_down:
             return
-        self._torn_down = True
         logs_dir = self.spec.run_dir / "nodes"
         for member in self._members.values():
             with contextlib.suppress(docker.errors.APIError, OSError):
                 await self._save_log(member, logs_dir)
         await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
+        self._torn_down = True  # only once removal succeeded: a failed one can be retried
 
     async def _save_log(self, member: Member, logs_dir: Path) -> None:
         data = await asyncio.to_thread(self.client.api.logs, member.container_id,
