@@ -24,6 +24,7 @@ Prunings that keep it fast and stay exact:
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ def search(
             best = ([e >> 1 for e, *_ in stack], state, entry >> 1)
         while True:  # backtrack; a pure op's configuration is dead when the op is
             if not stack:
-                return _failure(best, seen, intervals, transitions, order, initial)
+                return _failure(best, seen, transitions, order, initial)
             entry, state, low, rel = stack.pop()
             op = entry >> 1
             if required[op]:
@@ -215,7 +216,6 @@ def search(
 def _failure(
     best: tuple[list[int], Hashable, int],
     seen: set[tuple[int, int, Hashable]],
-    intervals: Sequence[Interval],
     transitions: Sequence[Transition],
     order: list[int],
     initial: Hashable,
@@ -227,18 +227,15 @@ def _failure(
         return outcome
     outcome.blocker = blocker
     # ops whose completion precedes the blocker's invocation must come before it
-    must_precede = 0
-    for entry in order:
-        if entry == 2 * blocker:
-            break
-        if entry & 1:
-            must_precede |= 1 << (entry >> 1)
-    mine = 1 << blocker
+    must_precede = sorted(entry >> 1 for entry in order[: order.index(2 * blocker)] if entry & 1)
     step = transitions[blocker].step
     tried: set[Hashable] = set()
     for low, rel, state in [(0, 0, initial), *seen]:
-        linearized = (1 << low) - 1 | rel << low
-        if linearized & must_precede == must_precede and not linearized & mine:
+        # ops below ``low`` are linearized; test the others' bits in ``rel``
+        if blocker < low or rel >> (blocker - low) & 1:
+            continue
+        pending = must_precede[bisect.bisect_left(must_precede, low):]
+        if all(rel >> (op - low) & 1 for op in pending):
             tried.add(state)
     outcome.tried_states = sorted(tried, key=repr)
     outcome.legal_states = [s for s in outcome.tried_states if step(s) is not ILLEGAL]
