@@ -5,7 +5,8 @@ inside it and applies the ops at those points, so the history is linearizable
 by construction. Timeouts complete as ``info``: such an op takes effect later
 (even after the timeout) or never, and its process continues under a new id,
 as in Jepsen. Values are few (0..3), so they repeat and only a full search can
-decide; several keys exercise the per-key split.
+decide; several keys exercise the per-key split. A variant with reads and
+writes of unique values goes through the zones instead of the search.
 """
 
 from __future__ import annotations
