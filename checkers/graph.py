@@ -132,44 +132,61 @@ class KeyGraph:
     versions: dict[int, Version] = field(default_factory=dict)  # write invoke index -> version
     anomalies: list[Anomaly] = field(default_factory=list)
     undecided: str | None = None
+    write_index: list[int] = field(default_factory=lambda: [-1])  # invoke index per cluster
+    # Graph nodes as (completion index if ok else None, cluster, is a write,
+    # invoke index, op): what the sweep reads.
+    rows: list[tuple[int | None, int, bool, int, Op]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # One pass reads every field the sweep needs, so the sweep works on
+        # compact rows and never goes back to the (scattered) op objects.
         writes_by_value: dict[Any, Op] = {}
+        done_at: dict[int, int | None] = {}  # invoke index -> completion index if ok
         reads: list[Op] = []
         final_reads: list[Op] = []
+        versions = self.versions
         for op in self.ops:
+            index, kind = op.invoke_index, op.type
             if op.f in WRITE_FUNCTIONS:
                 value = op.value
                 token = value if type(value) is str else _hashable(value)
                 if token in writes_by_value:
                     self.undecided = (
-                        f"writes #{writes_by_value[token].invoke_index} and #{op.invoke_index} "
-                        f"wrote the same value {op.value!r}, so reads cannot be attributed"
+                        f"writes #{writes_by_value[token].invoke_index} and #{index} "
+                        f"wrote the same value {value!r}, so reads cannot be attributed"
                     )
                     return
                 writes_by_value[token] = op
-                if op.type == "ok" and op.version is not None:
-                    self.versions[op.invoke_index] = op.version
-            elif op.type == "ok":
+                if kind == "ok":
+                    done_at[index] = op.complete_index
+                    if op.version is not None:
+                        versions[index] = op.version
+                else:
+                    done_at[index] = None
+            elif kind == "ok":
+                done_at[index] = op.complete_index
                 (final_reads if op.f == FINAL_READ else reads).append(op)
         observed: set[int] = set()
-        placed: list[tuple[Op, Op | None]] = []
+        placed: list[tuple[int, Op, int | None]] = []  # (read index, read, write index)
         final = self._final_representative(final_reads)
         for read in [*reads, *final]:
             ok, write = self._source(read, writes_by_value)
             if ok:
-                placed.append((read, write))
-                if write is not None:
-                    observed.add(write.invoke_index)
+                source = None if write is None else write.invoke_index
+                placed.append((read.invoke_index, read, source))
+                if source is not None:
+                    observed.add(source)
         for copy in final_reads:  # the other copies must hold something someone wrote too
             if all(copy is not representative for representative in final):
                 self._source(copy, writes_by_value)
-        self._order_writes(writes_by_value.values(), observed)
+        self._order_writes(writes_by_value.values(), observed, done_at)
         if self.undecided is None:
-            for read, write in placed:
-                c = 0 if write is None else self.cluster[write.invoke_index]
-                self.cluster[read.invoke_index] = c
+            cluster, rows = self.cluster, self.rows
+            for index, read, source in placed:
+                c = 0 if source is None else cluster[source]
+                cluster[index] = c
                 self.reads[c].append(read)
+                rows.append((done_at[index], c, False, index, read))
 
     @staticmethod
     def _final_representative(final_reads: list[Op]) -> list[Op]:
@@ -215,7 +232,8 @@ class KeyGraph:
                 return False, None
         return True, write
 
-    def _order_writes(self, writes: Iterable[Op], observed: set[int]) -> None:
+    def _order_writes(self, writes: Iterable[Op], observed: set[int],
+                      done_at: dict[int, int | None]) -> None:
         ordered: list[tuple[Version, int, Op]] = []
         versions = self.versions
         for write in writes:
@@ -235,21 +253,16 @@ class KeyGraph:
                               f"{_v(version)}")
         for c, (_, index, write) in enumerate(ordered, start=1):
             self.writes.append(write)
+            self.write_index.append(index)
             self.reads.append([])
             self.cluster[index] = c
+            self.rows.append((done_at[index], c, True, index, write))
 
     def _anomaly(self, kind: str, ops: list[Op], explanation: str) -> None:
         self.anomalies.append(Anomaly(kind=kind, key=self.key, explanation=explanation,
                                       ops=[op.invoke_index for op in ops]))
 
     # -- cycles ------------------------------------------------------------
-
-    def nodes(self) -> list[Op]:
-        """All graph nodes: ordered writes and the reads placed in clusters."""
-        out = [w for w in self.writes if w is not None]
-        for reads in self.reads:
-            out.extend(reads)
-        return out
 
     @cached_property
     def by_index(self) -> dict[int, Op]:
@@ -262,17 +275,15 @@ class KeyGraph:
 
     def cycle_anomalies(self, budget: ExplainBudget) -> list[Anomaly]:
         """Every op with a backward real-time edge into it, explained by a cycle."""
-        cluster = self.cluster
-        # rows: (complete index or None if not completed, cluster, is a write, op)
-        rows = [(op.complete_index if op.type == "ok" else None, cluster[op.invoke_index],
-                 op.f in WRITE_FUNCTIONS, op) for op in self.nodes()]
+        rows = self.rows
         done = sorted((row for row in rows if row[0] is not None), key=itemgetter(0))
         complete_at = [row[0] for row in done]
         # After done[:i+1]: the highest cluster among completed writes (reads), and its op.
         top_write, top_read = _running_max(done, True), _running_max(done, False)
+        write_index = self.write_index
         found: list[Anomaly] = []
-        for complete, c, is_write, op in rows:
-            end = bisect_left(complete_at, op.invoke_index)
+        for complete, c, is_write, index, op in rows:
+            end = bisect_left(complete_at, index)
             if end:
                 w_cluster, w_op = top_write[end - 1]
                 r_cluster, r_op = top_read[end - 1]
@@ -280,9 +291,7 @@ class KeyGraph:
                     witness = w_op if w_cluster > c else r_op
                     found.append(self._backward(op, witness, budget))
                     continue
-            if c and not is_write and complete is not None and (
-                complete < self.writes[c].invoke_index
-            ):
+            if c and not is_write and complete is not None and complete < write_index[c]:
                 found.append(self._future_read(op))
         return found
 
@@ -419,13 +428,13 @@ class KeyGraph:
                 f"#{b.invoke_index} began at {_ms(b.invoke_time)}")
 
 
-def _running_max(done: list[tuple[int, int, bool, Op]],
+def _running_max(done: list[tuple[int | None, int, bool, int, Op]],
                  writes: bool) -> list[tuple[int, Op | None]]:
     """Prefix maxima of the cluster over ``done``, counting only writes (or reads)."""
     best: tuple[int, Op | None] = (-1, None)
     out: list[tuple[int, Op | None]] = []
     append = out.append
-    for _, c, is_write, op in done:
+    for _, c, is_write, _, op in done:
         if is_write is writes and c > best[0]:
             best = (c, op)
         append(best)
