@@ -94,7 +94,7 @@ def get_json(url: str) -> dict:
 
 class Cluster:
     def __init__(self, size: int, n: int, r: int, w: int, group_commit: bool,
-                 data_root: str | None) -> None:
+                 data_root: str | None, node_flags: list[str]) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="replica-bench-", dir=data_root))
         self.ids = [f"n{i}" for i in range(1, size + 1)]
         addresses = dict(zip(self.ids, free_ports(size), strict=True))
@@ -105,7 +105,7 @@ class Cluster:
             cmd = [sys.executable, "-m", "replica", "--id", node, "--listen",
                    f"127.0.0.1:{port}", "--peers", peers, "--n", str(n), "--r", str(r),
                    "--w", str(w), "--data-dir", str(self.dir / node),
-                   "--request-timeout", "2"]
+                   "--request-timeout", "2", *node_flags]
             if not group_commit:
                 cmd.append("--no-group-commit")
             log = open(self.dir / f"{node}.log", "wb")  # noqa: SIM115 - lives with the process
@@ -169,7 +169,8 @@ async def drive(op: Op, clients: int, keys: int, value_size: int, latencies: lis
 
 
 async def run_one(mode: str, group_commit: bool, args: argparse.Namespace) -> Result:
-    cluster = Cluster(args.nodes, args.n, args.r, args.w, group_commit, args.data_root)
+    cluster = Cluster(args.nodes, args.n, args.r, args.w, group_commit, args.data_root,
+                      args.node_flag)
     session = new_session()
     try:
         urls = list(cluster.urls.values())
@@ -265,12 +266,14 @@ def main() -> int:
     parser.add_argument("--modes", default="coordinator,client",
                         help="comma-separated: coordinator, client (empty: storage only)")
     parser.add_argument("--data-root", help="where node data directories go (default: $TMPDIR)")
+    parser.add_argument("--node-flag", action="append", default=[], metavar="FLAG",
+                        help="extra flag for every node, e.g. --node-flag=--no-batching")
     parser.add_argument("--storage-seconds", type=float, default=5.0,
                         help="duration of the storage-only group-commit runs (0 skips them)")
     args = parser.parse_args()
     print(f"{args.nodes} nodes, n={args.n} r={args.r} w={args.w}, {args.clients} clients, "
           f"50/50 read/write, {args.value_size}-byte values, {args.keys} keys, "
-          f"{args.duration:.0f} s per run\n")
+          f"{args.duration:.0f} s per run, node flags: {' '.join(args.node_flag) or 'none'}\n")
     print(HEADER, flush=True)
     modes = [mode for mode in args.modes.split(",") if mode]
     if set(modes) - {"coordinator", "client"}:
