@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -90,28 +91,34 @@ def test_no_read_repair_is_caught(tmp_path: Path) -> None:
     assert_no_leftovers(tmp_path)
 
 
-def test_sigint_tears_down_and_keeps_the_history(tmp_path: Path) -> None:
-    proc = subprocess.Popen(quorumlab_command(tmp_path, "--time-limit", "60", "--seed", "9"),
+def interrupt_run(store: Path, ready: Callable[[], bool]) -> tuple[int, bytes]:
+    """Start a 60 s run, SIGINT it once `ready()` holds; (exit code, stderr)."""
+    proc = subprocess.Popen(quorumlab_command(store, "--time-limit", "60", "--seed", "9"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=quorumlab_env(),
                             cwd=REPO)
     try:
-        history = None
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            runs = list(tmp_path.glob("quorumlab/2*/history.jsonl"))
-            if runs and runs[0].stat().st_size > 2000:
-                history = runs[0]
-                break
-            time.sleep(0.2)
-        assert history is not None, "the run never started recording"
+        while time.monotonic() < deadline and not ready():
+            time.sleep(0.02)
+        assert ready(), "the run never got that far"
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, stderr.decode()[-2000:]
     assert b"Traceback" not in stderr
+    return proc.returncode, stderr
+
+
+def test_sigint_tears_down_and_keeps_the_history(tmp_path: Path) -> None:
+    def recording() -> bool:
+        runs = list(tmp_path.glob("quorumlab/2*/history.jsonl"))
+        return bool(runs) and runs[0].stat().st_size > 2000
+
+    code, stderr = interrupt_run(tmp_path, recording)
+    assert code == 130, stderr.decode()[-2000:]
+    history = latest_run(tmp_path) / "history.jsonl"
     results = orjson.loads((history.parent / "results.json").read_bytes())
     assert results["incomplete"] is True and results["error"] == "interrupted"
     assert len(history.read_bytes().splitlines()) > 20
@@ -119,21 +126,9 @@ def test_sigint_tears_down_and_keeps_the_history(tmp_path: Path) -> None:
 
 
 def test_sigint_during_setup_exits_130_with_nothing_left(tmp_path: Path) -> None:
-    proc = subprocess.Popen(quorumlab_command(tmp_path, "--time-limit", "60"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=quorumlab_env(),
-                            cwd=REPO)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not list(tmp_path.glob("quorumlab/2*/config.json")):
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, stderr.decode()[-2000:]
-    assert b"Traceback" not in stderr
+    code, stderr = interrupt_run(
+        tmp_path, lambda: bool(list(tmp_path.glob("quorumlab/2*/config.json"))))
+    assert code == 130, stderr.decode()[-2000:]
     results = orjson.loads((latest_run(tmp_path) / "results.json").read_bytes())
     assert results["incomplete"] is True
     assert_no_leftovers(tmp_path)
