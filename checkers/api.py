@@ -2,28 +2,26 @@
 
 The harness calls this after a test; ``quorumlab check`` calls it per file.
 Which checkers apply follows from the history unless the caller names them: the
-graph checker needs the store's versions, durability needs a final phase, the
-linearizability checker needs its module (built separately).
+graph checker needs the store's versions and durability needs a final phase;
+stats and linearizability always apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
-from types import ModuleType
 from typing import Any
 
 from checkers.durability import check_durability, has_final_phase
 from checkers.errors import HistoryError
 from checkers.graph import check_graph, has_versions
 from checkers.history import FINAL, FINAL_READ, QUIESCE, History
+from checkers.linearizability import check_linearizability
+from checkers.models import MODELS
 from checkers.result import CheckResult, Verdict, combine
 from checkers.stats import check_stats
 
 CHECKERS = ("graph", "linearizability", "durability", "stats")
-MODELS = ("register", "cas-register", "kv")
-_LINEARIZABILITY_MODULE = "checkers.linearizability"
 
 
 @dataclass
@@ -73,7 +71,7 @@ def check(
     ``model`` (register, cas-register, kv) and ``initial`` (the register's
     value before any write) only matter to linearizability; the model is
     inferred from the ops when not given. Raises HistoryError for an unknown
-    checker or model, or when a named checker is not available in this build.
+    checker or model.
     """
     names = default_checkers(history) if checkers is None else list(checkers)
     unknown = [name for name in names if name not in CHECKERS]
@@ -88,7 +86,8 @@ def check(
         "graph": lambda: check_graph(history),
         "durability": lambda: check_durability(history),
         "stats": lambda: check_stats(history),
-        "linearizability": lambda: _linearizability(history, model, initial, time_limit),
+        "linearizability": lambda: check_linearizability(
+            client_history(history), model=model, initial=initial, time_limit=time_limit),
     }
     results = [runners[name]() for name in CHECKERS if name in names]
     options = {"checkers": [r.checker for r in results], "model": model,
@@ -98,11 +97,9 @@ def check(
 
 def default_checkers(history: History) -> list[str]:
     """The checkers that can say something about this history."""
-    names = ["stats"]
+    names = ["stats", "linearizability"]
     if has_versions(history):
         names.append("graph")
-    if _linearizability_module() is not None:
-        names.append("linearizability")
     if has_final_phase(history):
         names.append("durability")
     return names
@@ -132,21 +129,3 @@ def client_history(history: History) -> History:
         ops=[op for op in history.ops if keep(op.f, op.process)],
         source=history.source,
     )
-
-
-def _linearizability_module() -> ModuleType | None:
-    try:
-        return import_module(_LINEARIZABILITY_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _LINEARIZABILITY_MODULE:
-            raise
-        return None
-
-
-def _linearizability(history: History, model: str, initial: Any,
-                     time_limit: float) -> CheckResult:
-    module = _linearizability_module()
-    if module is None:
-        raise HistoryError("the linearizability checker is not available in this build")
-    return module.check_linearizability(client_history(history), model=model,
-                                        initial=initial, time_limit=time_limit)

@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from checkers.api import CHECKERS, MODELS, check
+from checkers.api import CHECKERS, check
 from checkers.errors import HistoryError
 from checkers.formats import FORMAT_MODELS, FORMAT_MODULES, RUN_HISTORY, detect_format, load_history
+from checkers.models import MODELS
 from checkers.render import print_report
 from checkers.result import EXIT_BAD_INPUT, exit_code
 
@@ -36,7 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="history file, run folder, or folder of histories")
     parser.add_argument("--format", default="auto", choices=["auto", *FORMAT_MODULES],
                         help="history format (default: guessed from the content)")
-    parser.add_argument("--model", choices=MODELS,
+    parser.add_argument("--model", choices=list(MODELS),
                         help="linearizability model (default: follows from the format/ops)")
     parser.add_argument("--initial", type=_initial_value, metavar="VALUE",
                         help="the register's initial value, as JSON (e.g. 0, null, '\"x\"')")

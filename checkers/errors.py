@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -9,10 +10,12 @@ class HistoryError(ValueError):
     """A history that cannot be read: names the file (and line) and what is wrong.
 
     The CLI prints ``str(error)`` as one line and exits 254 (bad input), so the
-    message must stand on its own.
+    message must stand on its own; line breaks in it (a parser quoting the bad
+    text) are folded into spaces.
     """
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        message = re.sub(r"\s*[\r\n]+\s*", " ", message)
         self.path = path
         self.line = line
         self.reason = message

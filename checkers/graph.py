@@ -25,12 +25,15 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 import networkx as nx
 import orjson
 
+from checkers.gcpause import paused_gc
 from checkers.history import FINAL, FINAL_READ, WRITE_FUNCTIONS, History, Op, Version, version_key
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
@@ -51,7 +54,20 @@ CHAIN_SHOWN = 2
 
 
 def check_graph(history: History) -> CheckResult:
-    """Find stale, non-monotonic, phantom, aborted, colliding and lost reads/writes."""
+    """Every anomaly on every key, by kind.
+
+    Kinds: stale-read, non-monotonic-read, phantom-read, aborted-read,
+    future-read (a value read before its write began), version-collision,
+    version-inversion (a write ordered before an op that completed before it
+    began) and lost-write (the final state, or a final-phase read, older than
+    an acknowledged write). Valid only when there is none; ``unknown`` when a
+    key cannot be ordered (written values not unique, or missing versions).
+    """
+    with paused_gc():
+        return _check_graph(history)
+
+
+def _check_graph(history: History) -> CheckResult:
     by_key: dict[Any, list[Op]] = defaultdict(list)
     ignored: dict[str, int] = defaultdict(int)
     for op in history.ops:
@@ -61,7 +77,7 @@ def check_graph(history: History) -> CheckResult:
             ignored[op.f] += 1
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
-    budget = _Budget(EXPLAIN_LIMIT)
+    budget = ExplainBudget(EXPLAIN_LIMIT)
     for key, ops in by_key.items():
         graph = KeyGraph(key, ops)
         anomalies.extend(graph.anomalies)
@@ -88,7 +104,9 @@ def has_versions(history: History) -> bool:
 
 
 @dataclass
-class _Budget:
+class ExplainBudget:
+    """How many more anomalies get a networkx shortest-cycle search."""
+
     left: int
 
     def take(self) -> bool:
@@ -114,43 +132,61 @@ class KeyGraph:
     versions: dict[int, Version] = field(default_factory=dict)  # write invoke index -> version
     anomalies: list[Anomaly] = field(default_factory=list)
     undecided: str | None = None
+    write_index: list[int] = field(default_factory=lambda: [-1])  # invoke index per cluster
+    # Graph nodes as (completion index if ok else None, cluster, is a write,
+    # invoke index, op): what the sweep reads.
+    rows: list[tuple[int | None, int, bool, int, Op]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # One pass reads every field the sweep needs, so the sweep works on
+        # compact rows and never goes back to the (scattered) op objects.
         writes_by_value: dict[Any, Op] = {}
+        done_at: dict[int, int | None] = {}  # invoke index -> completion index if ok
         reads: list[Op] = []
         final_reads: list[Op] = []
+        versions = self.versions
         for op in self.ops:
+            index, kind = op.invoke_index, op.type
             if op.f in WRITE_FUNCTIONS:
-                token = _hashable(op.value)
+                value = op.value
+                token = value if type(value) is str else _hashable(value)
                 if token in writes_by_value:
                     self.undecided = (
-                        f"writes #{writes_by_value[token].invoke_index} and #{op.invoke_index} "
-                        f"wrote the same value {op.value!r}, so reads cannot be attributed"
+                        f"writes #{writes_by_value[token].invoke_index} and #{index} "
+                        f"wrote the same value {value!r}, so reads cannot be attributed"
                     )
                     return
                 writes_by_value[token] = op
-                if op.type == "ok" and op.version is not None:
-                    self.versions[op.invoke_index] = op.version
-            elif op.type == "ok":
+                if kind == "ok":
+                    done_at[index] = op.complete_index
+                    if op.version is not None:
+                        versions[index] = op.version
+                else:
+                    done_at[index] = None
+            elif kind == "ok":
+                done_at[index] = op.complete_index
                 (final_reads if op.f == FINAL_READ else reads).append(op)
         observed: set[int] = set()
-        placed: list[tuple[Op, Op | None]] = []
+        placed: list[tuple[int, Op, int | None]] = []  # (read index, read, write index)
         final = self._final_representative(final_reads)
         for read in [*reads, *final]:
             ok, write = self._source(read, writes_by_value)
             if ok:
-                placed.append((read, write))
-                if write is not None:
-                    observed.add(write.invoke_index)
+                source = None if write is None else write.invoke_index
+                placed.append((read.invoke_index, read, source))
+                if source is not None:
+                    observed.add(source)
         for copy in final_reads:  # the other copies must hold something someone wrote too
             if all(copy is not representative for representative in final):
                 self._source(copy, writes_by_value)
-        self._order_writes(writes_by_value.values(), observed)
+        self._order_writes(writes_by_value.values(), observed, done_at)
         if self.undecided is None:
-            for read, write in placed:
-                c = 0 if write is None else self.cluster[write.invoke_index]
-                self.cluster[read.invoke_index] = c
+            cluster, rows = self.cluster, self.rows
+            for index, read, source in placed:
+                c = 0 if source is None else cluster[source]
+                cluster[index] = c
                 self.reads[c].append(read)
+                rows.append((done_at[index], c, False, index, read))
 
     @staticmethod
     def _final_representative(final_reads: list[Op]) -> list[Op]:
@@ -174,7 +210,8 @@ class KeyGraph:
             self._anomaly("phantom-read", [read], f"{_op(read)} returned no value but "
                           f"version {_v(read.version)}, which no write produced")
             return False, None
-        write = writes_by_value.get(_hashable(read.value))
+        value = read.value
+        write = writes_by_value.get(value if type(value) is str else _hashable(value))
         if write is None:
             self._anomaly("phantom-read", [read],
                           f"{_op(read)} returned {read.value!r}, a value no one wrote")
@@ -195,27 +232,31 @@ class KeyGraph:
                 return False, None
         return True, write
 
-    def _order_writes(self, writes: Iterable[Op], observed: set[int]) -> None:
-        ordered: list[Op] = []
+    def _order_writes(self, writes: Iterable[Op], observed: set[int],
+                      done_at: dict[int, int | None]) -> None:
+        ordered: list[tuple[Version, int, Op]] = []
+        versions = self.versions
         for write in writes:
-            version = self.versions.get(write.invoke_index)
+            version = versions.get(write.invoke_index)
             if version is not None:
-                ordered.append(write)
+                ordered.append((version, write.invoke_index, write))
             elif write.type == "ok" or write.invoke_index in observed:
                 self.undecided = (f"{_op(write)} has no version (acknowledged or read "
                                   "without one), so it cannot be ordered")
                 return
             # an unobserved info or failed write may never have happened: no node
-        ordered.sort(key=lambda w: (self.versions[w.invoke_index], w.invoke_index))
-        for previous, write in pairwise(ordered):
-            if self.versions[previous.invoke_index] == self.versions[write.invoke_index]:
+        ordered.sort()  # by version, then invoke index (never reaches the Op)
+        for (version, _, previous), (other, _, write) in pairwise(ordered):
+            if version == other:
                 self._anomaly("version-collision", [previous, write],
                               f"{_op(previous)} and {_op(write)} got the same version "
-                              f"{_v(self.versions[write.invoke_index])}")
-        for c, write in enumerate(ordered, start=1):
+                              f"{_v(version)}")
+        for c, (_, index, write) in enumerate(ordered, start=1):
             self.writes.append(write)
+            self.write_index.append(index)
             self.reads.append([])
-            self.cluster[write.invoke_index] = c
+            self.cluster[index] = c
+            self.rows.append((done_at[index], c, True, index, write))
 
     def _anomaly(self, kind: str, ops: list[Op], explanation: str) -> None:
         self.anomalies.append(Anomaly(kind=kind, key=self.key, explanation=explanation,
@@ -223,44 +264,38 @@ class KeyGraph:
 
     # -- cycles ------------------------------------------------------------
 
-    def nodes(self) -> list[Op]:
-        """All graph nodes: ordered writes and the reads placed in clusters."""
-        out = [w for w in self.writes if w is not None]
-        for reads in self.reads:
-            out.extend(reads)
-        return out
+    @cached_property
+    def by_index(self) -> dict[int, Op]:
+        return {op.invoke_index: op for op in self.ops}
 
     def version_of(self, op: Op) -> Version | None:
         """The version an op wrote or saw (None: the initial value)."""
         c = self.cluster[op.invoke_index]
         return None if c == 0 else self.versions[self.writes[c].invoke_index]
 
-    def cycle_anomalies(self, budget: _Budget) -> list[Anomaly]:
+    def cycle_anomalies(self, budget: ExplainBudget) -> list[Anomaly]:
         """Every op with a backward real-time edge into it, explained by a cycle."""
-        nodes = self.nodes()
-        done = sorted((op for op in nodes if completed(op)), key=lambda op: op.complete_index)
-        complete_at = [op.complete_index for op in done]
-        # newest[i]: among done[:i+1], the write (resp. read) of the highest cluster
-        newest_write = _running_max(done, self.cluster, want_write=True)
-        newest_read = _running_max(done, self.cluster, want_write=False)
+        rows = self.rows
+        done = sorted((row for row in rows if row[0] is not None), key=itemgetter(0))
+        complete_at = [row[0] for row in done]
+        # After done[:i+1]: the highest cluster among completed writes (reads), and its op.
+        top_write, top_read = _running_max(done, True), _running_max(done, False)
+        write_index = self.write_index
         found: list[Anomaly] = []
-        for op in nodes:
-            c = self.cluster[op.invoke_index]
-            end = bisect_left(complete_at, op.invoke_index)
-            witness = None
+        for complete, c, is_write, index, op in rows:
+            end = bisect_left(complete_at, index)
             if end:
-                for newest in (newest_write[end - 1], newest_read[end - 1]):
-                    if newest is not None and self.cluster[newest.invoke_index] > c:
-                        witness = newest
-                        break
-            if witness is not None:
-                found.append(self._backward(op, witness, budget))
-            elif (c and op.f not in WRITE_FUNCTIONS and completed(op)
-                  and op.complete_index < self.writes[c].invoke_index):
+                w_cluster, w_op = top_write[end - 1]
+                r_cluster, r_op = top_read[end - 1]
+                if w_cluster > c or r_cluster > c:
+                    witness = w_op if w_cluster > c else r_op
+                    found.append(self._backward(op, witness, budget))
+                    continue
+            if c and not is_write and complete is not None and complete < write_index[c]:
                 found.append(self._future_read(op))
         return found
 
-    def _backward(self, op: Op, witness: Op, budget: _Budget) -> Anomaly:
+    def _backward(self, op: Op, witness: Op, budget: ExplainBudget) -> Anomaly:
         newer = self.state(witness)
         if op.f in WRITE_FUNCTIONS:
             kind = "version-inversion"
@@ -298,7 +333,7 @@ class KeyGraph:
         graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
         if graph.number_of_nodes() > WINDOW_NODES:
             return None
-        by_index = {o.invoke_index: o for o in self.ops}
+        by_index = self.by_index
         start = op.invoke_index
         # The reduction keeps only the last real-time edge into op; restore the
         # others so the cycle can close from the earliest op that allows it.
@@ -393,16 +428,16 @@ class KeyGraph:
                 f"#{b.invoke_index} began at {_ms(b.invoke_time)}")
 
 
-def _running_max(done: list[Op], cluster: dict[int, int], *, want_write: bool) -> list[Op | None]:
-    """Prefix maxima by cluster over ``done``, counting only writes (or only reads)."""
-    best: Op | None = None
-    out: list[Op | None] = []
-    for op in done:
-        if (op.f in WRITE_FUNCTIONS) == want_write and (
-            best is None or cluster[op.invoke_index] > cluster[best.invoke_index]
-        ):
-            best = op
-        out.append(best)
+def _running_max(done: list[tuple[int | None, int, bool, int, Op]],
+                 writes: bool) -> list[tuple[int, Op | None]]:
+    """Prefix maxima of the cluster over ``done``, counting only writes (or reads)."""
+    best: tuple[int, Op | None] = (-1, None)
+    out: list[tuple[int, Op | None]] = []
+    append = out.append
+    for _, c, is_write, _, op in done:
+        if is_write is writes and c > best[0]:
+            best = (c, op)
+        append(best)
     return out
 
 

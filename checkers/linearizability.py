@@ -1,9 +1,11 @@
 """Per-key linearizability of a history, without trusting store versions.
 
 Linearizability is compositional (P-compositionality): a history is
-linearizable iff each key's sub-history is, so every key is searched on its
-own (checkers.wgl) against a model (checkers.models). All keys share one time
-and memory budget; a key still undecided when it runs out is ``unknown``.
+linearizable iff each key's sub-history is, so every key is decided on its
+own against a model (checkers.models): by zones when it is a register with
+unique written values (checkers.zones), else by search (checkers.wgl). All
+keys share one time and memory budget; a key still undecided when it runs out
+is ``unknown``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from checkers import zones
 from checkers.errors import HistoryError
+from checkers.gcpause import paused_gc
 from checkers.history import History, Op
-from checkers.models import Model, Transition, get_model
+from checkers.models import Model, Transition, freeze, get_model
 from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import Interval, Outcome, Search, search
 
@@ -25,6 +29,10 @@ CHECKER = "linearizability"
 DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
 NOT_CLIENT_OPS = frozenset({"final-read"})
+# Seconds a key's search runs before the next key gets a turn.
+TURN = 0.005
+# Seconds the searches get to explain more once the zones found a violation.
+EXPLAIN_TIME = 1.0
 SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
 SHOWN_STATES = 6  # states named in an explanation
 
@@ -40,46 +48,43 @@ def check_linearizability(
     """Check every key of ``history`` against ``model`` ("register", "cas-register", "kv").
 
     ``initial`` is each key's state before any op (None: the model's default,
-    nil for registers and "" for kv). Keys are searched in turns of a few
-    milliseconds, so one hard key cannot starve the others; once a key is
-    found not linearizable, the others get one more turn and are then left
-    undecided. ``time_limit`` (seconds) and ``memory_limit`` (estimated bytes
-    of the memo tables of all keys) bound the work; keys undecided then are
-    ``unknown``.
+    nil for registers and "" for kv). A register key whose written values are
+    unique is decided at once by zones (checkers.zones); other keys by the
+    search (checkers.wgl), in turns of a few milliseconds so that one hard key
+    cannot starve the others. Once a key is found not linearizable, the others
+    get as much time again as that took and are then left undecided.
+    ``time_limit`` (seconds) and ``memory_limit`` (estimated bytes of the memo
+    tables of all keys) bound the work; keys undecided then are ``unknown``.
     Raises HistoryError for ops the model cannot interpret and ValueError for
     an unknown model name.
     """
     spec = get_model(model)
-    deadline = time.monotonic() + time_limit
+    with paused_gc():  # millions of small acyclic objects: 2/3 of the time at 100k ops
+        return _check(history, spec, initial, time.monotonic() + time_limit, memory_limit)
+
+
+def _check(
+    history: History, spec: Model, initial: Any, deadline: float, memory_limit: int
+) -> CheckResult:
     searches = []
     for key, ops in _partition(history).items():
         kept, transitions = _prepare(history, spec, ops)
-        run = search(
-            [Interval(op.invoke_time, op.complete_time) for op in kept],
-            transitions,
-            spec.initial_state(initial),
-        )
-        searches.append(_KeySearch(key, kept, transitions, run))
-    _interleave(searches, deadline, memory_limit)
-    keys = {
-        _key_name(s.key): {
-            "valid": s.outcome.valid,
-            "ops": len(s.ops),
-            "configs": s.outcome.configs,
-            "memory_estimate": s.memory,
-            "seconds": round(s.seconds, 6),
-            "reason": s.outcome.reason,
-        }
-        for s in searches
-        if s.outcome is not None
-    }
+        start = spec.initial_state(initial)
+        searches.append(_KeySearch(key, kept, transitions, zones.decide(kept, start)))
+        if searches[-1].zones is not None and searches[-1].zones.valid:
+            searches[-1].outcome = Outcome(True, 0)
+        else:
+            intervals = [Interval(op.invoke_time, op.complete_time) for op in kept]
+            searches[-1].run = search(intervals, transitions, start)
+    known_invalid = any(s.zones is not None and not s.zones.valid for s in searches)
+    _interleave([s for s in searches if s.run is not None], deadline, memory_limit, known_invalid)
+    decided = [(s, s.outcome) for s in searches if s.outcome is not None]  # all of them
+    keys = {_key_name(s.key): _key_details(s, outcome) for s, outcome in decided}
     return CheckResult(
         checker=CHECKER,
-        valid=combine([s.outcome.valid for s in searches if s.outcome is not None]),
+        valid=combine([_verdict(s, outcome) for s, outcome in decided]),
         anomalies=[
-            _anomaly(spec, s.key, s.ops, s.transitions, s.outcome)
-            for s in searches
-            if s.outcome is not None and s.outcome.valid is False
+            _anomaly(spec, s, outcome) for s, outcome in decided if _verdict(s, outcome) is False
         ],
         details={
             "model": spec.name,
@@ -89,6 +94,29 @@ def check_linearizability(
     )
 
 
+def _by_zones(s: _KeySearch, outcome: Outcome) -> bool:
+    """Whether the zones, not the search, decided the key: the shortcut found it
+    linearizable, or found it not and the search could not decide in time."""
+    return s.zones is not None and (s.run is None or outcome.valid == "unknown")
+
+
+def _verdict(s: _KeySearch, outcome: Outcome) -> Any:
+    return s.zones.valid if s.zones is not None and _by_zones(s, outcome) else outcome.valid
+
+
+def _key_details(s: _KeySearch, outcome: Outcome) -> dict[str, Any]:
+    by_zones = _by_zones(s, outcome)
+    return {
+        "valid": _verdict(s, outcome),
+        "method": "zones" if by_zones else "search",
+        "ops": len(s.ops),
+        "configs": outcome.configs,
+        "memory_estimate": s.memory,
+        "seconds": round(s.seconds, 6),
+        "reason": None if by_zones else outcome.reason,
+    }
+
+
 @dataclass
 class _KeySearch:
     """One key's search in progress."""
@@ -96,37 +124,53 @@ class _KeySearch:
     key: Hashable
     ops: list[Op]
     transitions: list[Transition]
-    run: Search
+    zones: zones.Verdict | None  # None: the unique-value shortcut does not apply
+    run: Search | None = None
     memory: int = 0  # estimated bytes of its memo table
     seconds: float = 0.0
     outcome: Outcome | None = None
 
 
-def _interleave(searches: list[_KeySearch], deadline: float, memory_limit: int) -> None:
-    """Run the searches in turns until each has an outcome or a budget runs out."""
+def _interleave(
+    searches: list[_KeySearch], deadline: float, memory_limit: int, known_invalid: bool
+) -> None:
+    """Run the searches in turns until each has an outcome or a budget runs out.
+
+    A turn lasts up to TURN seconds, so most keys finish within their first
+    turn and free their memo before the next key starts, while a hard key
+    cannot starve the others. Once a key is found not linearizable the verdict
+    is known; the other keys then get as much time again as that took (to
+    report more of them), no more. When the zones already found a key not
+    linearizable, the searches only get EXPLAIN_TIME to explain more.
+    """
     active = deque(searches)
-    turns_left: int | None = None  # counting down once a key is not linearizable
+    began = time.monotonic()
+    stop_at = min(deadline, began + EXPLAIN_TIME) if known_invalid else deadline
     while active:
         current = active.popleft()
-        started = time.monotonic()
-        try:
-            current.memory = next(current.run)
-        except StopIteration as stop:
-            current.outcome = stop.value
-        current.seconds += time.monotonic() - started
+        others = sum(s.memory for s in active)
+        started = now = time.monotonic()
+        reason = None
+        while current.outcome is None and now - started < TURN:
+            try:
+                current.memory = next(current.run)
+            except StopIteration as stop:
+                current.outcome = stop.value
+            now = time.monotonic()
+            if now > stop_at:
+                reason = (
+                    "time budget exhausted" if stop_at == deadline
+                    else "not finished: another key is already not linearizable"
+                )
+                break
+            if others + current.memory > memory_limit:
+                reason = "memory budget exhausted"
+                break
+        current.seconds += now - started
         if current.outcome is None:
             active.append(current)
-        elif current.outcome.valid is False and turns_left is None:
-            turns_left = len(active)
-        if turns_left is not None:
-            turns_left -= 1
-        reason = None
-        if turns_left is not None and turns_left < 0:
-            reason = "not finished: another key is already not linearizable"
-        elif time.monotonic() > deadline:
-            reason = "time budget exhausted"
-        elif sum(s.memory for s in active) > memory_limit:
-            reason = "memory budget exhausted"
+        elif current.outcome.valid is False and stop_at == deadline:
+            stop_at = min(deadline, now + (now - began))
         if reason is not None:
             for left in active:
                 left.run.close()
@@ -140,14 +184,18 @@ def _partition(history: History) -> dict[Hashable, list[Op]]:
     for op in history.ops:
         if op.f in NOT_CLIENT_OPS:
             continue
-        keys.setdefault(op.key, []).append(op)
+        keys.setdefault(freeze(op.key), []).append(op)
     for ops in keys.values():
         ops.sort(key=lambda op: (op.invoke_time, op.invoke_index))
     return keys
 
 
 def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], list[Transition]]:
-    """The ops that constrain the search, with their transitions."""
+    """The ops that constrain the search, with their transitions.
+
+    Dropped: ops that constrain nothing (failed writes, failed or info reads)
+    and info ops whose effect no other op could observe.
+    """
     kept: list[Op] = []
     transitions: list[Transition] = []
     for op in ops:
@@ -158,7 +206,11 @@ def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], li
         if transition is not None:
             kept.append(op)
             transitions.append(transition)
-    return kept, transitions
+    unobservable = spec.unobservable(kept, transitions)
+    return (
+        [op for op, drop in zip(kept, unobservable, strict=True) if not drop],
+        [t for t, drop in zip(transitions, unobservable, strict=True) if not drop],
+    )
 
 
 def _key_name(key: Hashable) -> str:
@@ -175,15 +227,18 @@ def _describe_states(spec: Model, states: list[Hashable]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _anomaly(
-    spec: Model,
-    key: Hashable,
-    ops: list[Op],
-    transitions: list[Transition],
-    outcome: Outcome,
-) -> Anomaly:
+def _anomaly(spec: Model, s: _KeySearch, outcome: Outcome) -> Anomaly:
     """Explain in plain words why a key has no linearization."""
+    key, ops, transitions = s.key, s.ops, s.transitions
     where = "" if key is None else f"key {key}: "
+    if s.zones is not None and _by_zones(s, outcome):
+        return Anomaly(
+            kind="nonlinearizable",
+            key=None if key is None else str(key),
+            explanation=f"{where}no linearization exists: {s.zones.reason}.",
+            ops=s.zones.ops,
+            details={"method": "zones"},
+        )
     prefix = outcome.prefix
     if outcome.blocker is None:
         text = f"{where}no op can be linearized first."

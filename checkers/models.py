@@ -77,6 +77,12 @@ class Model(ABC):
         Raises ValueError when the op is not one this model knows or is malformed.
         """
 
+    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
+        """For each op: True when it is optional (info) and no op of this key
+        could ever tell whether it took effect, so it may as well never take
+        effect and the search can leave it out. The default keeps every op."""
+        return [False] * len(ops)
+
     def describe(self, state: State) -> str:
         """A state in words, as in "the register held 3"."""
         return "nil" if state is None else repr(state)
@@ -134,7 +140,7 @@ class RegisterModel(Model):
     def _cas(self, op: Op, optional: bool) -> Transition:
         value = freeze(op.value)
         if not (isinstance(value, tuple) and len(value) == 2):
-            raise ValueError(f"cas op #{op.invoke_index} needs a value [from to], got {op.value!r}")
+            raise ValueError(f"a cas needs a value [from to], got {op.value!r}")
         old, new = value
         summary = f"cas {_show(old)}->{_show(new)}"
         if op.type == "fail":
@@ -152,6 +158,29 @@ class RegisterModel(Model):
             optional,
             summary,
         )
+
+    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
+        """An info write (or cas) of a value no read returns and no cas expects.
+
+        Right after such an op only a write can follow (a read or cas would
+        have to observe the value), which overwrites it, so dropping the op
+        changes nothing observable. A failed cas only needs the register to
+        differ from a value, which any write may help, so with one present
+        nothing is dropped.
+        """
+        observed = set()
+        for op in ops:
+            if op.f == "cas" and op.type == "fail":
+                return [False] * len(ops)
+            if op.f == "read":
+                observed.add(freeze(op.value))
+            elif op.f == "cas":
+                observed.add(freeze(op.value)[0])
+        return [
+            t.optional and (freeze(op.value) if op.f == "write" else freeze(op.value)[1])
+            not in observed
+            for op, t in zip(ops, transitions, strict=True)
+        ]
 
     def describe(self, state: State) -> str:
         return "nil (never written)" if state is None else repr(state)
@@ -173,7 +202,7 @@ class KVModel(Model):
             return None
         value = "" if op.value is None else op.value
         if not isinstance(value, str):
-            raise ValueError(f"{op.f} op #{op.invoke_index} needs a string value, got {value!r}")
+            raise ValueError(f"a {op.f} needs a string value, got {value!r}")
         if op.f == "get":
             return Transition(_reads(value), True, False, f"get -> {value!r}")
         optional = op.type == "info"
@@ -182,6 +211,19 @@ class KVModel(Model):
         if optional and not value:
             return Transition(lambda state: ILLEGAL, False, True, f"append {value!r}")
         return Transition(lambda state: state + value, False, optional, f"append {value!r}")
+
+    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
+        """An info put or append whose text appears in no value any get returned.
+
+        Its text stays in the key until the next put, and every get in between
+        would contain it, so there is none: dropping it changes nothing
+        observable.
+        """
+        seen = [op.value or "" for op, t in zip(ops, transitions, strict=True) if t.pure]
+        return [
+            t.optional and bool(op.value) and not any(op.value in value for value in seen)
+            for op, t in zip(ops, transitions, strict=True)
+        ]
 
 
 MODELS: dict[str, Model] = {

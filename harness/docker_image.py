@@ -35,7 +35,7 @@ DEFAULT_BASE = "python:3.11-slim"
 IMAGE_REPO = "quorumlab-replica"
 REPLICA_DEPS = ("aiohttp", "orjson")  # what the replica imports beyond the stdlib
 # Project files that go into the image (and so into its tag's hash).
-PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_FILES = ("pyproject.toml",)
 PROJECT_PACKAGES = ("replica",)
 _PIP_PLATFORMS = {"amd64": "manylinux_2_28_x86_64", "arm64": "manylinux_2_28_aarch64"}
 
@@ -149,6 +149,9 @@ def _make_wheels(root: Path, wheels: Path, python_tag: str, progress: Progress) 
             dest = src / path.relative_to(root)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
+        # pyproject names README.md as the long description; the image needs none,
+        # and leaving it out of the hash spares a rebuild per README edit.
+        (src / "README.md").write_text("quorumlab replica\n")
         _pip(["wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
              "pip wheel (replica)", progress)
     platform_tag = _PIP_PLATFORMS.get(host_arch())

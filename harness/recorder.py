@@ -1,6 +1,7 @@
-"""The history recorder: appends events to history.jsonl as they happen.
+"""The history recorder: the test's clock, on top of the checkers' history writer.
 
-Each line is written and flushed at once, so a run that crashes or is
+Each event is validated and written as one flushed line at once (by
+``checkers.formats.jsonl.HistoryWriter``), so a run that crashes or is
 interrupted still leaves every event recorded up to that moment.
 """
 
@@ -8,28 +9,33 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import orjson
+from checkers.formats.jsonl import HistoryWriter
+from checkers.history import Event
 
 
 class Recorder:
-    """Assigns indexes and test-relative times, and writes one JSON line per event."""
+    """Stamps events with test-relative times and hands them to the writer."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._writer = HistoryWriter(path)
         self._start = time.monotonic_ns()
-        self._index = 0
+        self.count = 0
+
+    def start_clock(self) -> None:
+        """Make now time zero: the test starts when the workload does, not
+        when cluster setup began."""
+        self._start = time.monotonic_ns()
 
     def elapsed(self) -> float:
         """Seconds since the test started (the history's clock)."""
         return (time.monotonic_ns() - self._start) / 1e9
 
-    def record(self, process: int | str, type_: str, f: str, **fields: Any) -> dict[str, Any]:
+    def record(self, process: int | str, type_: str, f: str, **fields: Any) -> Event:
         """Write one event; fields with value None are left out (absent = unknown)."""
         event: dict[str, Any] = {
-            "index": self._index,
             "time": time.monotonic_ns() - self._start,
             "process": process,
             "type": type_,
@@ -38,15 +44,8 @@ class Recorder:
         for name, value in fields.items():
             if value is not None:
                 event[name] = value
-        self._index += 1
-        self._file.write(orjson.dumps(event) + b"\n")
-        self._file.flush()
-        return event
-
-    @property
-    def count(self) -> int:
-        return self._index
+        self.count += 1
+        return self._writer.append(event)
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        self._writer.close()

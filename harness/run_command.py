@@ -87,8 +87,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "partition-ring,partition-bridge",
                         help="comma list of kill, pause, partition-halves, "
                              "partition-isolate, partition-ring, partition-bridge, "
-                             "partition-random, delay (10±10 ms, 40% loss between nodes), clock-skew; "
-                             "or all, or none (default %(default)s)")
+                             "partition-random, delay (10±10 ms, 40%% loss between "
+                             "nodes), clock-skew; or all, or none (default %(default)s)")
     faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
                         help="seconds between fault and heal, jittered (default %(default)s)")
     faults.add_argument("--nemesis-targets", choices=["one", "minority", "majority", "all"],

@@ -209,6 +209,7 @@ class Runner:
         plan = WorkloadPlan(keys=key_names(config.keys), concurrency=config.concurrency,
                             read_ratio=config.read_ratio, rate=config.rate, seed=config.seed)
         stop = asyncio.Event()
+        recorder.start_clock()
         tasks = [asyncio.create_task(run_workers(plan, client, homes, recorder, stop))]
         if config.nemesis:
             schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,

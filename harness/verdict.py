@@ -23,6 +23,9 @@ def finish_run(config: RunConfig, outcome: RunOutcome) -> None:
     plots and report.html. An incomplete run is not checked; its history stays
     for `quorumlab check`."""
     folder = outcome.folder
+    if outcome.incomplete and folder.history.stat().st_size == 0:
+        folder.write_json("results.json", outcome.to_dict())  # stopped before any op
+        return
     history = load_history(folder.history, "jsonl")
     if not outcome.incomplete:
         started = time.monotonic()

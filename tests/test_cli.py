@@ -14,3 +14,11 @@ def test_unknown_subcommand_is_one_line_error_exit_254() -> None:
     assert proc.returncode == 254
     assert proc.stderr.count("\n") == 1
     assert "error" in proc.stderr
+
+
+def test_every_subcommand_has_help() -> None:
+    for command in ("run", "check", "image", "cleanup"):
+        proc = subprocess.run([sys.executable, "-m", "harness", command, "--help"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (command, proc.stderr)
+        assert "usage:" in proc.stdout

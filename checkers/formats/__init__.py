@@ -25,12 +25,11 @@ FORMAT_MODULES: dict[str, str] = {
     "edn": "checkers.formats.edn",
 }
 
-# The model a format implies, where it implies one (the rule).
+# The model a format implies, where it implies one; for the others the model
+# follows from the ops (checkers.api.infer_model).
 FORMAT_MODELS: dict[str, str] = {
     "jepsen-log": "cas-register",
     "porcupine-kv": "kv",
-    "edn": "cas-register",
-    "jsonl": "register",
 }
 
 SNIFF_BYTES = 64 * 1024

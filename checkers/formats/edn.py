@@ -25,9 +25,9 @@ from checkers.formats.jsonl import check_pairing
 from checkers.history import Event, History, pair_ops
 
 _TYPES = frozenset({"invoke", "ok", "fail", "info"})
-# Tokens that matter for finding where each op map starts: strings, comments,
-# character literals, brackets and newlines.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;[^\n]*|\\.|[\[\]{}()\n]', re.DOTALL)
+# Tokens that matter for finding where each form starts and ends: strings,
+# comments, character literals, brackets, newlines and other atoms.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;[^\n]*|\\.|[\[\]{}()\n]|[^\s,\[\]{}()";]+', re.DOTALL)
 _OPEN, _CLOSE = frozenset("[{("), frozenset("]})")
 _KEYWORD = re.compile(r"[A-Za-z*+!_?<>=-][\w*+!?<>=.-]*")
 
@@ -55,8 +55,8 @@ def load(path: str | Path) -> History:
         maps, depth = list(forms[0]), 1
     else:
         maps, depth = forms, 0
-    lines = _start_lines(text, depth)
-    if len(lines) != len(maps):  # e.g. ops that are not maps; lines are then approximate
+    lines: list[int | None] = [line for line, _, _ in _forms(text, depth)]
+    if len(lines) != len(maps):  # "#_" discards or metadata: lines are then approximate
         lines = [*lines, *[None] * len(maps)][: len(maps)]
     events = [
         _event(path, line, op, position)
@@ -66,7 +66,7 @@ def load(path: str | Path) -> History:
     if all(Keyword("time") in op for op in maps):
         for event, op in zip(events, maps, strict=True):
             event.time = op[Keyword("time")]
-    check_pairing(events, [line or 0 for line in lines], path)
+    check_pairing(events, [line or 0 for line in lines], str(path))
     return History(events=events, ops=pair_ops(events), source=str(path))
 
 
@@ -77,36 +77,48 @@ def dump(history: History, path: str | Path) -> None:
     Path(path).write_text(f"[{body}]\n", encoding="utf-8")
 
 
-def _start_lines(text: str, depth: int) -> list[int]:
-    """The line on which each form at nesting ``depth`` starts."""
-    lines: list[int] = []
+def _forms(text: str, depth: int) -> list[tuple[int, int, int]]:
+    """(line, start, end) of each form at nesting ``depth``: a cheap scan that
+    gives the EDN reader's data their places in the file."""
+    forms: list[tuple[int, int, int]] = []
     line, level = 1, 0
     for match in _TOKENS.finditer(text):
         token = match.group()
         if token == "\n":
             line += 1
-        elif token in _OPEN:
-            if level == depth:
-                lines.append(line)
-            level += 1
         elif token in _CLOSE:
             level -= 1
-        elif token.startswith('"'):
+            if level == depth and forms:
+                forms[-1] = (forms[-1][0], forms[-1][1], match.end())
+        elif not token.startswith(";"):
+            if level == depth and not token.startswith("#"):  # "#" tags the next form
+                end = len(text) if token in _OPEN else match.end()
+                forms.append((line, match.start(), end))
+            if token in _OPEN:
+                level += 1
             line += token.count("\n")
-    return lines
+    return forms
 
 
 def _error_line(text: str, error: Exception) -> int | None:
-    """Best effort: the line of the offset the reader's error mentions.
+    """The line of an EDN syntax error.
 
-    Its lexer reports ``LexToken(TYPE,'x',line,offset)`` or ``lexpos N``;
-    "EOF Reached" means the last line; other errors name no place.
+    The reader's lexer sometimes names an offset (``LexToken(TYPE,'x',line,
+    offset)`` or ``lexpos N``); otherwise each op form is read on its own and
+    the first one that fails is the culprit.
     """
     found = re.search(r"lexpos (\d+)|,(\d+)\)", str(error))
     if found:
         offset = int(found.group(1) or found.group(2))
         return text.count("\n", 0, offset) + 1
-    return text.count("\n") + 1 if "EOF" in str(error) else None
+    top = _forms(text, 0)
+    nested = len(top) == 1 and text[top[0][1]] in "[("
+    for line, start, end in _forms(text, 1) if nested else top:
+        try:
+            edn_format.loads(text[start:end])
+        except Exception:  # the reader raises many types on bad input
+            return line
+    return None
 
 
 def _is_vector(value: Any) -> bool:

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from checkers.errors import HistoryError, read_text
-from checkers.formats.jsonl import check_pairing
-from checkers.history import NEMESIS, Event, History, pair_ops
+from checkers.errors import HistoryError
+from checkers.formats.line_format import first_line_matches, load_lines
+from checkers.history import NEMESIS, Event, History
 
 MODEL = "cas-register"
 _PREFIX = re.compile(r"^\s*INFO\s+jepsen\.util\s+-\s+")
@@ -25,23 +25,12 @@ _TYPES = frozenset({"invoke", "ok", "fail", "info"})
 
 def sniff(text: str) -> bool:
     """True when the first non-blank line looks like a jepsen.util log line."""
-    for line in text.splitlines():
-        if line.strip():
-            return bool(_PREFIX.match(line))
-    return False
+    return first_line_matches(text, _PREFIX)
 
 
 def load(path: str | Path) -> History:
     """Read a Jepsen text log; HistoryError naming file:line for a malformed line."""
-    events: list[Event] = []
-    lines: list[int] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        events.append(_parse_line(path, number, line, len(events)))
-        lines.append(number)
-    check_pairing(events, lines, path)
-    return History(events=events, ops=pair_ops(events), source=str(path))
+    return load_lines(path, _parse_line)
 
 
 def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:

@@ -15,6 +15,7 @@ from typing import Any, get_args
 import orjson
 
 from checkers.errors import HistoryError
+from checkers.gcpause import paused_gc
 from checkers.history import FINAL, NEMESIS, QUIESCE, Event, EventType, History, Process, pair_ops
 
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
@@ -35,9 +36,13 @@ def sniff(text: str) -> bool:
 
 def load(path: str | Path) -> History:
     """Read and validate a ``history.jsonl`` file, pairing invokes with completions."""
-    name = str(path)
+    with paused_gc():
+        return _load(str(path))
+
+
+def _load(name: str) -> History:
     try:
-        data = Path(path).read_bytes()
+        data = Path(name).read_bytes()
     except OSError as exc:
         raise HistoryError(f"cannot read: {exc.strerror or exc}", path=name) from None
     events: list[Event] = []

@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from checkers.errors import HistoryError, read_text
-from checkers.formats.jsonl import check_pairing
-from checkers.history import Event, History, pair_ops
+from checkers.errors import HistoryError
+from checkers.formats.line_format import first_line_matches, load_lines
+from checkers.history import Event, History
 
 MODEL = "kv"
 _FIELD = re.compile(r'\s*:([a-z-]+)\s+(nil|-?\d+|:[a-z-]+|"(?:[^"\\]|\\.)*")\s*(?:,|$)')
@@ -29,23 +29,13 @@ _REQUIRED = ("process", "type", "f", "key")
 
 def sniff(text: str) -> bool:
     """True when the first non-blank line is a one-line map of a get, put or append."""
-    for line in text.splitlines():
-        if line.strip():
-            return bool(_SHAPE.match(line))
-    return False
+    return first_line_matches(text, _SHAPE)
 
 
 def load(path: str | Path) -> History:
     """Read a Porcupine kv history; HistoryError naming file:line for a malformed line."""
-    events: list[Event] = []
-    lines: list[int] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        events.append(_event(path, number, _fields(path, number, line), len(events)))
-        lines.append(number)
-    check_pairing(events, lines, path)
-    return History(events=events, ops=pair_ops(events), source=str(path))
+    return load_lines(path, lambda path, number, line, index: _event(
+        path, number, _fields(path, number, line), index))
 
 
 def _fields(path: str | Path, number: int, line: str) -> dict[str, Any]:

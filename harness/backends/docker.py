@@ -96,7 +96,6 @@ class DockerBackend(Backend):
         self._members: dict[tuple[str, str], Member] = {}
         self._grudge: Grudge = {}
         self._delay: LinkDelay | None = None
-        self._network_id: str | None = None
         self._lock = asyncio.Lock()
         self._torn_down = False
 
@@ -137,6 +136,9 @@ class DockerBackend(Backend):
 
     # -------------------------------------------------------------- lifecycle
     async def setup(self) -> None:
+        if len(self.spec.nodes) > AGENT_HOST_BASE - NODE_HOST_BASE:
+            raise DockerBackendError(
+                f"at most {AGENT_HOST_BASE - NODE_HOST_BASE} nodes fit the run's /24")
         if self.image is None:
             self.image = await asyncio.to_thread(ensure_image, self.base, self.client)
         network = await self._create_network()
@@ -173,7 +175,6 @@ class DockerBackend(Backend):
                     if "overlap" in str(exc).lower():
                         continue  # another run took it meanwhile
                     raise DockerBackendError(f"cannot create network {name}: {exc}") from exc
-                self._network_id = network.id
                 return network
         raise DockerBackendError("no free /24 subnet for the run's network")
 
@@ -237,12 +238,12 @@ class DockerBackend(Backend):
         """Save each container's log, then remove everything labelled with the run."""
         if self._torn_down:
             return
-        self._torn_down = True
         logs_dir = self.spec.run_dir / "nodes"
         for member in self._members.values():
             with contextlib.suppress(docker.errors.APIError, OSError):
                 await self._save_log(member, logs_dir)
         await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
+        self._torn_down = True  # only once removal succeeded: a failed one can be retried
 
     async def _save_log(self, member: Member, logs_dir: Path) -> None:
         data = await asyncio.to_thread(self.client.api.logs, member.container_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checkers.api import check, client_history, default_checkers, infer_model
 from checkers.errors import HistoryError
@@ -84,3 +86,16 @@ def test_model_inference_and_client_view() -> None:
     client = client_history(history)
     assert all(op.process != FINAL for op in client.ops)
     assert any(op.process == FINAL for op in history.ops)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32), processes=st.integers(1, 6), keys=st.integers(1, 3))
+def test_every_default_checker_passes_a_correct_register_with_final_phase(
+    seed: int, processes: int, keys: int,
+) -> None:
+    history = register_history(120, processes=processes, keys=keys, info_rate=0.03,
+                               final_nodes=3, seed=seed)
+    report = check(history, time_limit=20)
+    assert [r.checker for r in report.results] == ["graph", "linearizability", "durability",
+                                                   "stats"]
+    assert report.verdict is True, report_text(report).plain

@@ -180,3 +180,12 @@ def test_unknown_format_is_rejected(tmp_path: Path) -> None:
     path = write_lines(tmp_path, line(**INVOKE))
     with pytest.raises(HistoryError, match="unknown format 'xml'"):
         load_history(path, "xml")
+
+
+@pytest.mark.parametrize("wrong", ["edn", "jepsen-log", "porcupine-kv"])
+def test_wrong_explicit_format_is_one_line_naming_the_file(tmp_path: Path, wrong: str) -> None:
+    path = write_lines(tmp_path, line(**INVOKE), line(**OK))
+    with pytest.raises(HistoryError) as caught:
+        load_history(path, wrong)
+    assert str(caught.value).startswith(f"{path}:")
+    assert "\n" not in str(caught.value)

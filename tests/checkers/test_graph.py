@@ -9,7 +9,7 @@ import networkx as nx
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from checkers.graph import KeyGraph, _Budget, check_graph
+from checkers.graph import ExplainBudget, KeyGraph, check_graph
 from checkers.history import FINAL, History, Op
 from checkers.synth import register_history
 from tests.checkers.history_builder import Builder
@@ -142,7 +142,7 @@ def test_shortest_cycle_is_short_and_the_budget_fallback_elides_long_chains() ->
     assert shortest.kind == "stale-read"
     assert shortest.ops == [read, 2]  # read -> v2 (the next version) -> read
     graph = KeyGraph("k", b.history().ops)
-    [fallback] = graph.cycle_anomalies(_Budget(0))
+    [fallback] = graph.cycle_anomalies(ExplainBudget(0))
     assert fallback.ops == [read, 2, 4, 394, 396]  # v2, v3, ..., v198, v199 (the newest)
     assert any("194 more writes in version order" in s for s in fallback.details["cycle"])
 
@@ -198,7 +198,7 @@ def inject(history: History, kind: str) -> tuple[History, int]:
         b.op(p, "write", key, "aborted", type="fail")
         blame = b.op(p, "read", key, "aborted")
     elif kind == "version-collision":
-        blame = b.op(p, "write", key, "twin", version=acked.version)
+        blame = b.op(p, "write", key, "twin", version=newest.version)
     elif kind == "lost-write":
         b.op(p, "write", key, "lost", version=(top + 1, "x"))
         blame = b.op(FINAL, "final-read", key, newest.value, version=newest.version, node="n1")
@@ -264,7 +264,7 @@ def test_sweep_finds_a_cycle_exactly_when_the_full_graph_has_one(history: Histor
     ops = [op for op in history.ops if op.key == "k"]
     graph = KeyGraph("k", ops)
     assume(graph.undecided is None)
-    found = {a.kind for a in graph.cycle_anomalies(_Budget(10))}
+    found = {a.kind for a in graph.cycle_anomalies(ExplainBudget(10))}
     assert bool(found & CYCLE_KINDS) == (not nx.is_directed_acyclic_graph(graph.to_networkx()))
 
 
@@ -275,7 +275,7 @@ def test_every_reported_cycle_is_a_cycle_of_the_graph(history: History) -> None:
     assume(graph.undecided is None)
     full = graph.to_networkx()
     reachable = defaultdict(set)
-    for anomaly in graph.cycle_anomalies(_Budget(1000)):
+    for anomaly in graph.cycle_anomalies(ExplainBudget(1000)):
         ops = anomaly.ops
         for a, b in zip(ops, [*ops[1:], ops[0]], strict=True):
             if b not in reachable[a]:

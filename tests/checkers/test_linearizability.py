@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checkers import zones
 from checkers.errors import HistoryError
 from checkers.history import Event, History, pair_ops
 from checkers.linearizability import check_linearizability
@@ -199,8 +200,9 @@ def test_unknown_model_and_foreign_op_are_errors() -> None:
 
 
 def _hard_history(writes: int) -> History:
-    """Concurrent writes and a read of a value nobody wrote: every order must be refuted."""
-    specs = [(p, "write", p, "ok", p, 1000 + p) for p in range(writes)]
+    """Concurrent writes of repeated values (so the zones do not apply) and a read
+    of a value nobody wrote: every order must be refuted."""
+    specs = [(p, "write", p % 3, "ok", p, 1000 + p) for p in range(writes)]
     specs.append((writes, "read", -1, "ok", writes, 500))
     specs.append((writes + 1, "read", -2, "ok", 2000, 2001))
     return history(*specs)
@@ -308,3 +310,136 @@ def test_agrees_with_brute_force_on_small_histories(raw: list[tuple[Any, ...]]) 
         ops.append((f, value, kind, start, end))
     expected = _brute_force(ops, initial=0)
     assert verdict(history(*specs)) is expected
+
+
+# --- info ops nobody could observe are left out ------------------------------
+
+
+def _kept(h: History, model: str = "cas-register", initial: Any = 0) -> int:
+    (key,) = check_linearizability(h, model=model, initial=initial).details["keys"].values()
+    return key["ops"]
+
+
+def test_info_write_of_a_value_nobody_reads_is_left_out() -> None:
+    h = history((0, "write", 5, "info", 0, 1), (1, "write", 6, "info", 0, 1),
+                (2, "read", 6, "ok", 2, 3))
+    assert _kept(h) == 2  # the write of 5 is out, the write of 6 (read) stays
+    assert verdict(h) is True
+
+
+def test_with_a_failed_cas_every_info_write_may_matter() -> None:
+    # the failed cas [0 5] is only legal if the unread write of 7 took effect first
+    h = history((0, "write", 7, "info", 0, 1), (1, "cas", [0, 5], "fail", 2, 3))
+    assert _kept(h) == 2
+    assert verdict(h) is True
+
+
+def test_kv_info_append_left_out_only_when_no_get_shows_it() -> None:
+    h = history((0, "append", "a", "info", 0, 1), (1, "append", "b", "info", 0, 1),
+                (2, "get", "b", "ok", 2, 3))
+    assert _kept(h, model="kv", initial=None) == 2
+    assert verdict(h, model="kv", initial=None) is True
+    shown = history((0, "append", "a", "info", 0, 1), (2, "get", "ab", "ok", 2, 3))
+    assert _kept(shown, model="kv", initial=None) == 2
+    assert verdict(shown, model="kv", initial=None) is False
+
+
+# --- unique values: the zones decide at once, and agree with brute force -----
+
+
+unique_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["read", "write", "write"]),
+        st.integers(-1, 7),  # a read's value: -1 is never written, 0 the initial value
+        st.sampled_from(["ok", "ok", "ok", "info"]),
+        st.integers(0, 6),  # few distinct times: zones touch often, a case to get right
+        st.integers(0, 3),
+    ),
+    min_size=1, max_size=7,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(unique_ops)
+def test_zones_agree_with_brute_force_on_unique_values(raw: list[tuple[Any, ...]]) -> None:
+    ops, specs = [], []
+    for process, (f, read_value, kind, start, length) in enumerate(raw):
+        value = read_value if f == "read" else process + 1  # unique written values
+        specs.append((process, f, value, kind, start, start + length))
+        ops.append((f, value, kind, start, start + length))
+    h = history(*specs)
+    kept = [op for op in h.ops if op.f == "write" or op.type == "ok"]
+    decided = zones.decide(kept, 0)
+    assert decided is not None
+    assert decided.valid is _brute_force(ops, initial=0)
+    assert verdict(h, model="register") is decided.valid
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        # two forward zones touching at t=0: the initial 0 read, then 4 written
+        [(0, "read", 0, "ok", 0, 0), (1, "write", 4, "ok", 0, 0), (2, "read", 4, "ok", 1, 1)],
+        # a lone write at the very start (t=1) of 1's forward zone [1, 3]
+        [(0, "write", 1, "ok", 0, 1), (1, "read", 1, "ok", 3, 4), (2, "write", 2, "ok", 1, 1)],
+        # a lone write at the very end (t=3) of 1's forward zone [1, 3]
+        [(0, "write", 1, "ok", 0, 1), (1, "read", 1, "ok", 3, 4), (2, "write", 2, "ok", 3, 3)],
+        # a read completing just when its write is invoked
+        [(0, "read", 5, "ok", 0, 2), (1, "write", 5, "ok", 2, 3)],
+    ],
+)
+def test_zones_treat_touching_intervals_as_concurrent(specs: list[OpSpec]) -> None:
+    h = history(*specs)
+    decided = zones.decide(h.ops, 0)
+    assert decided is not None and decided.valid is True
+    assert _brute_force([spec[1:] for spec in specs], initial=0) is True
+
+
+def test_zones_step_aside_for_repeated_values() -> None:
+    h = history((0, "write", 1, "ok", 0, 1), (1, "write", 1, "ok", 2, 3))
+    assert zones.decide(h.ops, 0) is None
+    assert zones.decide(history((0, "write", 0, "ok", 0, 1)).ops, 0) is None  # the initial
+
+
+def test_many_concurrent_writers_on_one_key_are_decided_quickly() -> None:
+    # 30 writers overlapping in waves, each write read back; the general search
+    # would have to try orders of the blind writes
+    specs = []
+    for wave in range(20):
+        base = wave * 100
+        for p in range(30):
+            specs.append((f"w{wave}-{p}", "write", f"{wave}-{p}", "ok", base + p, base + 60 + p))
+        specs.append((f"r{wave}", "read", f"{wave}-29", "ok", base + 95, base + 99))
+    h = history(*specs)
+    started = time.monotonic()
+    result = check_linearizability(h, model="register", time_limit=5)
+    assert result.valid is True
+    assert time.monotonic() - started < 2
+    assert result.details["keys"]["(single register)"]["method"] == "zones"
+
+
+def test_zones_violation_is_explained_by_the_search_when_it_can() -> None:
+    h = history((0, "write", "a", "ok", 0, 1), (1, "read", None, "ok", 2, 3))
+    result = check_linearizability(h, model="register")
+    assert result.valid is False
+    assert result.details["keys"]["(single register)"]["method"] == "search"
+    assert "longest linearizable prefix" in result.anomalies[0].explanation
+
+
+def test_zones_violation_stands_when_the_search_cannot_finish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("checkers.linearizability.EXPLAIN_TIME", 0.2)
+    specs = [(p, "write", p, "ok", p, 1000 + p) for p in range(40)]
+    specs += [(40, "read", 5, "ok", 2000, 2001), (41, "read", 6, "ok", 2002, 2003),
+              (42, "read", 5, "ok", 2004, 2005)]
+    h = history(*specs)
+    started = time.monotonic()
+    result = check_linearizability(h, model="register", time_limit=30)
+    assert time.monotonic() - started < 3
+    assert result.valid is False
+    assert result.details["keys"]["(single register)"]["method"] == "zones"
+    (anomaly,) = result.anomalies
+    assert "two values would have to be held at once" in anomaly.explanation
+    read_5, read_6 = h.ops[40].invoke_index, h.ops[41].invoke_index
+    assert read_6 in anomaly.ops or read_5 in anomaly.ops

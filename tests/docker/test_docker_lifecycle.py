@@ -63,15 +63,15 @@ async def test_delay_raises_inter_node_latency_by_what_was_asked(
     backend = await make_cluster(size=3)
     await wait_cluster(backend)
     base = await connect_ms(backend, "n1", "n2", count=9)
-    assert base is not None and base < 15
+    assert base is not None and base < 30
     await backend.set_link_delay(40.0)
     delayed = await connect_ms(backend, "n1", "n2", count=9)
-    # A TCP connect is one round trip: 40 ms each way.
-    assert delayed is not None and 70 <= delayed - base <= 120, (base, delayed)
+    # A TCP connect is one round trip: 40 ms each way (some slack for a loaded CI box).
+    assert delayed is not None and 75 <= delayed - base <= 140, (base, delayed)
     await wait_http(backend.public_url("n1"))  # controller traffic is not delayed
     await backend.clear_link_delay()
     cleared = await connect_ms(backend, "n1", "n2", count=9)
-    assert cleared is not None and cleared < 15
+    assert cleared is not None and cleared < 30
     await backend.set_link_delay(0.0, loss=1.0)
     assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
     await backend.clear_link_delay()
@@ -111,6 +111,10 @@ async def test_pause_freezes_and_resume_thaws(make_cluster: MakeCluster) -> None
     await backend.resume("n2")
     await wait_http(backend.public_url("n2"))
     assert await connect_ms(backend, "n1", "n2", count=1, timeout=0.5) is None
+    await backend.pause("n3")  # a frozen node can still be killed and started
+    await backend.kill("n3")
+    await backend.start("n3")
+    await wait_http(backend.public_url("n3"))
 
 
 async def test_skew_clock_writes_the_offset_file_running_or_killed(

@@ -31,13 +31,13 @@ async def test_every_fault_kind_applies_and_heals(tmp_path: Path) -> None:
         await backend.setup()
         async with aiohttp.ClientSession() as session:
             await wait_healthy(backend, session)
-            schedule = Schedule(list(KINDS), list(NODES), 0.15, seed=11)
+            schedule = Schedule(list(KINDS), list(NODES), 0.15, seed=8)  # all kinds by 3.9 s
             stop = asyncio.Event()
             t0 = time.monotonic()
             nemesis = asyncio.create_task(drive(
                 backend, schedule, lambda f, v: records.append((f, v)), stop,
                 lambda: time.monotonic() - t0))
-            await asyncio.sleep(4)
+            await asyncio.sleep(5)
             stop.set()
             await asyncio.wait_for(nemesis, 10)
             await backend.heal_all()
@@ -49,6 +49,8 @@ async def test_every_fault_kind_applies_and_heals(tmp_path: Path) -> None:
         await backend.teardown()
     assert group_members(pids) == []
     fs = [f for f, _ in records]
-    assert {"kill", "start", "pause", "resume", "start-partition", "stop-partition"} <= set(fs)
+    assert {"kill", "start", "pause", "resume", "start-partition", "stop-partition",
+            "start-delay", "stop-delay", "skew-clock", "reset-clock"} <= set(fs)
+    assert {v["kind"] for _, v in records} == set(KINDS)
     assert [v for _, v in records if "error" in v] == []
     assert len(fs) % 2 == 0, "the driver healed the fault it left running"

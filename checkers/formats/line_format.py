@@ -1,0 +1,36 @@
+"""What the one-event-per-line formats without times share: sniffing by the
+first line, and loading in line order (each event's position is its time)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from checkers.errors import read_text
+from checkers.formats.jsonl import check_pairing
+from checkers.history import Event, History, pair_ops
+
+# (path, line number, line, index of the event) -> the event; HistoryError if malformed
+LineParser = Callable[[str | Path, int, str, int], Event]
+
+
+def first_line_matches(text: str, pattern: re.Pattern[str]) -> bool:
+    """True when the first non-blank line of `text` matches `pattern`."""
+    for line in text.splitlines():
+        if line.strip():
+            return bool(pattern.match(line))
+    return False
+
+
+def load_lines(path: str | Path, parse: LineParser) -> History:
+    """Parse every non-blank line of `path` into an event, then pair them."""
+    events: list[Event] = []
+    lines: list[int] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        events.append(parse(path, number, line, len(events)))
+        lines.append(number)
+    check_pairing(events, lines, str(path))
+    return History(events=events, ops=pair_ops(events), source=str(path))
