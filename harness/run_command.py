@@ -19,8 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
-from checkers.result import EXIT_BAD_INPUT
-from harness.backends import resolve_backend_name
+from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
+from harness.backends import docker_available, resolve_backend_name
 from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import Runner, RunOutcome
@@ -28,7 +28,8 @@ from harness.verdict import finish_run, print_summary
 from nemesis.kinds import parse_nemesis
 
 EPILOG = """\
-exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure,
+exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure
+(also: --backend docker with no Docker daemon answering),
 130 interrupted (cluster torn down, history kept, results marked incomplete).
 Every run writes histories/<name>/<UTC timestamp>/ (config.json, history.jsonl,
 results.json, nodes/*.log) and points histories/<name>/latest at it.
@@ -132,6 +133,10 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
     backend = resolve_backend_name(config.backend)
+    if backend == "docker" and not docker_available():
+        sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
+                         "or start dockerd), or use --backend local\n")
+        return EXIT_HARNESS_FAILURE
     worst = 0
     for attempt in range(config.test_count):
         run_config = config if attempt == 0 else RunConfig.from_dict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -22,3 +23,24 @@ def test_every_subcommand_has_help() -> None:
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, (command, proc.stderr)
         assert "usage:" in proc.stdout
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def test_bad_run_values_are_one_line_errors_exit_254() -> None:
+    for args in (["--r", "9"], ["--nemesis", "bogus"], ["--nodes", "x"],
+                 ["--replica-cmd", "srv {port}"], ["--r", "1", "--w", "1"]):
+        proc = run_cli("run", *args)
+        assert proc.returncode == 254, args
+        assert proc.stderr.count("\n") == 1 and "error" in proc.stderr, args
+
+
+def test_docker_backend_without_a_daemon_is_one_line_exit_255(tmp_path) -> None:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    proc = run_cli("run", "--backend", "docker", "--store-dir", str(tmp_path), env=env)
+    assert proc.returncode == 255
+    assert proc.stderr.count("\n") == 1 and "Docker" in proc.stderr
+    assert not (tmp_path / "quorumlab").exists()  # nothing was started or recorded
