@@ -3,6 +3,10 @@ every node's internal API, then a quorum read of every key.
 
 Everything here runs after all faults are healed, so the checkers can tell
 a lost write (absent from the converged state) from one still in flight.
+
+Only a key's replicas are read: with n smaller than the cluster, the replica
+API's placement (rendezvous hashing, ``replica.placement``) says which nodes
+hold the key; the others never should.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import aiohttp
 
 from harness.client import NodeClient
 from harness.recorder import Recorder
+from replica.placement import preference_list
 
 FINAL = "final"
 POLL_INTERVAL = 0.2
@@ -40,9 +45,15 @@ async def read_copy(session: aiohttp.ClientSession, base_url: str, key: str,
     return body.get("value"), body.get("version")
 
 
+def replica_pairs(urls: dict[str, str], keys: Sequence[str], n: int) -> list[tuple[str, str]]:
+    """(node, key) for every key on each of its n replicas."""
+    return [(node, key) for key in keys for node in preference_list(key, list(urls), n)]
+
+
 async def _snapshot(session: aiohttp.ClientSession, urls: dict[str, str],
-                    keys: Sequence[str], timeout: float) -> dict[tuple[str, str], Copy | None]:
-    pairs = [(node, key) for node in urls for key in keys]
+                    keys: Sequence[str], n: int,
+                    timeout: float) -> dict[tuple[str, str], Copy | None]:
+    pairs = replica_pairs(urls, keys, n)
     copies = await asyncio.gather(*(read_copy(session, urls[node], key, timeout)
                                     for node, key in pairs))
     return dict(zip(pairs, copies, strict=True))
@@ -57,12 +68,12 @@ def _converged(snapshot: dict[tuple[str, str], Copy | None], keys: Sequence[str]
 
 
 async def quiesce(session: aiohttp.ClientSession, urls: dict[str, str], keys: Sequence[str],
-                  recorder: Recorder, limit: float, timeout: float) -> bool:
-    """Poll every node until all hold the same copy of every key, or `limit` passes."""
+                  n: int, recorder: Recorder, limit: float, timeout: float) -> bool:
+    """Poll the replicas until all hold the same copy of every key, or `limit` passes."""
     started = time.monotonic()
     converged = False
     while True:
-        snapshot = await _snapshot(session, urls, keys, timeout)
+        snapshot = await _snapshot(session, urls, keys, n, timeout)
         converged = _converged(snapshot, keys)
         if converged or time.monotonic() - started >= limit:
             break
@@ -74,19 +85,17 @@ async def quiesce(session: aiohttp.ClientSession, urls: dict[str, str], keys: Se
 
 
 async def final_reads(session: aiohttp.ClientSession, urls: dict[str, str],
-                      client_urls: Sequence[str], keys: Sequence[str], recorder: Recorder,
-                      client: NodeClient, timeout: float) -> None:
-    """Record every node's copy of every key, then a quorum read of every key."""
-    for node, base_url in urls.items():
-        for key in keys:
-            recorder.record(FINAL, "invoke", "final-read", key=key, node=node)
-            copy = await read_copy(session, base_url, key, timeout)
-            if copy is None:
-                recorder.record(FINAL, "fail", "final-read", key=key, node=node,
-                                error="no answer")
-            else:
-                recorder.record(FINAL, "ok", "final-read", key=key, node=node,
-                                value=copy[0], version=copy[1])
+                      client_urls: Sequence[str], keys: Sequence[str], n: int,
+                      recorder: Recorder, client: NodeClient, timeout: float) -> None:
+    """Record each replica's copy of every key, then a quorum read of every key."""
+    for node, key in replica_pairs(urls, keys, n):
+        recorder.record(FINAL, "invoke", "final-read", key=key, node=node)
+        copy = await read_copy(session, urls[node], key, timeout)
+        if copy is None:
+            recorder.record(FINAL, "fail", "final-read", key=key, node=node, error="no answer")
+        else:
+            recorder.record(FINAL, "ok", "final-read", key=key, node=node,
+                            value=copy[0], version=copy[1])
     for i, key in enumerate(keys):
         url = client_urls[i % len(client_urls)]
         recorder.record(FINAL, "invoke", "read", key=key)

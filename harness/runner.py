@@ -197,10 +197,10 @@ class Runner:
             started = time.monotonic()
             self.progress("waiting for replicas to converge")
             keys = key_names(config.keys)
-            await quiesce(session, public, keys, recorder, config.quiesce_timeout,
-                          config.op_timeout)
-            await final_reads(session, public, [url for _, url in homes], keys, recorder,
-                              client, config.op_timeout)
+            await quiesce(session, public, keys, config.replication, recorder,
+                          config.quiesce_timeout, config.op_timeout)
+            await final_reads(session, public, [url for _, url in homes], keys,
+                              config.replication, recorder, client, config.op_timeout)
             self._phase("final", started)
 
     async def _run_workload(self, backend: Backend, client: NodeClient,

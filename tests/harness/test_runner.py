@@ -68,3 +68,21 @@ async def test_cancelled_run_tears_down_keeps_history_and_marks_incomplete(
     results = orjson.loads((runner.folder.path / "results.json").read_bytes())
     assert results["incomplete"] is True and results["error"] == "interrupted"
     assert len(events(runner)) > 10
+
+
+async def test_final_phase_reads_only_each_keys_replicas(tmp_path: Path) -> None:
+    holder: list[MemoryBackend] = []
+    config = RunConfig(time_limit=0.3, nodes=4, n=3, r=2, w=2, concurrency=2, keys=5,
+                       quiesce_timeout=2, seed=3)
+    config.validate()
+    runner = Runner(config, create_run_folder(tmp_path, config.name), "memory",
+                    make_backend=lambda spec: holder.append(MemoryBackend(spec)) or holder[0])
+    outcome = await runner.run()
+    assert outcome.error is None
+    final = [e for e in events(runner) if e["f"] == "final-read" and e["type"] == "ok"]
+    per_key: dict[str, set[str]] = {}
+    for event in final:
+        per_key.setdefault(event["key"], set()).add(event["node"])
+    assert len(per_key) == 5
+    assert all(len(nodes) == 3 for nodes in per_key.values())
+    assert len({frozenset(nodes) for nodes in per_key.values()}) > 1  # placement differs by key
