@@ -48,8 +48,8 @@ def test_correct_replica_is_valid_under_kills_and_partitions(tmp_path: Path, mod
 def test_early_ack_is_caught_as_stale_read(tmp_path: Path) -> None:
     # One hot key, many workers: a lossy link leaves the early-acknowledged
     # write on too few replicas while other nodes read.
-    code, results = run_quorumlab(tmp_path, "--replica-bug", "early-ack", "--time-limit", "15",
-                                  "--nemesis", "delay,partition-ring", "--nemesis-interval", "3",
+    code, results = run_quorumlab(tmp_path, "--replica-bug", "early-ack", "--time-limit", "25",
+                                  "--nemesis", "delay,partition-ring", "--nemesis-interval", "2",
                                   "--keys", "1", "--concurrency", "20", "--seed", "2")
     assert code == 1
     assert "stale-read" in anomaly_kinds(results)
