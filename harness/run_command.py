@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rich.console import Console
 
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
@@ -105,11 +106,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="where run folders go (default %(default)s)")
     out.add_argument("--quiesce-timeout", type=float, default=defaults.quiesce_timeout,
                      help="max seconds to wait for replicas to converge (default %(default)s)")
+    out.add_argument("--replay", metavar="RUN", type=Path,
+                     help="run the plan of an earlier run again (its folder or config.json): "
+                          "every option and the seed come from there; other options are "
+                          "ignored except --backend, --store-dir and --test-count")
     p.set_defaults(func=run_command)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build and validate the RunConfig; ConfigError/ValueError for bad values."""
+    if args.replay is not None:
+        config = replayed_config(args.replay, args.store_dir, args.test_count)
+        if args.backend != "auto":
+            config.backend = args.backend
+        return config
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     config = RunConfig(
         name=args.name, backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
@@ -123,6 +133,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         store_dir=args.store_dir)
     config.validate()
     return config
+
+
+def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
+    """The config stored by an earlier run, with this invocation's output options."""
+    path = run / "config.json" if run.is_dir() else run
+    try:
+        stored = orjson.loads(path.read_bytes())["config"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--replay {run}: not a run folder or config.json ({exc})") from None
+    return RunConfig.from_dict({**stored, "store_dir": store_dir, "test_count": test_count})
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -38,3 +38,18 @@ def test_round_trip_through_dict() -> None:
 def test_unknown_field_in_stored_config() -> None:
     with pytest.raises(ConfigError, match="unknown config field"):
         RunConfig.from_dict({"colour": "blue"})
+
+
+def test_replay_takes_the_stored_plan_and_this_runs_output(tmp_path) -> None:
+    import orjson
+
+    from harness.run_command import replayed_config
+
+    stored = RunConfig(seed=99, nemesis=["kill"], keys=3, store_dir="elsewhere", test_count=4)
+    (tmp_path / "config.json").write_bytes(orjson.dumps({"config": stored.to_dict()}))
+    config = replayed_config(tmp_path, "here", 1)
+    assert config.seed == 99 and config.nemesis == ["kill"] and config.keys == 3
+    assert config.store_dir == "here" and config.test_count == 1
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ConfigError, match="not a run folder"):
+        replayed_config(tmp_path, "here", 1)
