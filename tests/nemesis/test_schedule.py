@@ -92,18 +92,25 @@ class FakeBackend:
         self.calls.append(("skew", node, offset_s))
 
 
-async def test_driver_applies_steps_and_heals_on_stop() -> None:
-    backend = FakeBackend()
+async def drive_for(backend: FakeBackend, schedule: Schedule,
+                    seconds: float) -> list[tuple[str, dict]]:
+    """Run the driver for `seconds`, then stop it; what it recorded."""
     records: list[tuple[str, dict]] = []
-    schedule = Schedule(["kill", "partition-halves", "pause"], NODES, 0.02, seed=3)
     stop = asyncio.Event()
     t0 = time.monotonic()
     task = asyncio.create_task(
         drive(backend, schedule, lambda f, v: records.append((f, v)), stop,
               lambda: time.monotonic() - t0))
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(seconds)
     stop.set()
     await asyncio.wait_for(task, 2)
+    return records
+
+
+async def test_driver_applies_steps_and_heals_on_stop() -> None:
+    backend = FakeBackend()
+    records = await drive_for(
+        backend, Schedule(["kill", "partition-halves", "pause"], NODES, 0.02, seed=3), 0.5)
     fs = [f for f, _ in records]
     assert len(fs) >= 6
     pairs = {"kill": "start", "start-partition": "stop-partition", "pause": "resume"}
@@ -135,16 +142,8 @@ async def test_driver_heals_when_cancelled_mid_fault() -> None:
 
 async def test_driver_applies_and_undoes_delay_and_clock_skew() -> None:
     backend = FakeBackend()
-    records: list[tuple[str, dict]] = []
-    schedule = Schedule(["delay", "clock-skew"], NODES, 0.02, seed=5)
-    stop = asyncio.Event()
-    t0 = time.monotonic()
-    task = asyncio.create_task(
-        drive(backend, schedule, lambda f, v: records.append((f, v)), stop,
-              lambda: time.monotonic() - t0))
-    await asyncio.sleep(0.4)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    records = await drive_for(backend, Schedule(["delay", "clock-skew"], NODES, 0.02, seed=5),
+                              0.4)
     fs = [f for f, _ in records]
     assert {"start-delay", "skew-clock"} <= set(fs)
     pairs = {"start-delay": "stop-delay", "skew-clock": "reset-clock"}
