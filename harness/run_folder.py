@@ -37,8 +37,10 @@ class RunFolder:
 
 
 def create_run_folder(store_dir: Path, name: str) -> RunFolder:
-    """Make a fresh folder for one run and point `<name>/latest` at it."""
-    test_dir = store_dir / name
+    """Make a fresh folder for one run and point `<name>/latest` at it.
+
+    The path is absolute: backends start nodes in other working directories."""
+    test_dir = store_dir.resolve() / name
     test_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = test_dir / stamp

@@ -57,6 +57,7 @@ DATA_DIR = "/data"
 CLOCK_OFFSET_FILE = f"{DATA_DIR}/clock-offset"
 NODE_HOST_BASE = 10
 AGENT_HOST_BASE = 100
+SETTLE_S = 2.0  # how long a docker API call cut off by cancellation may still take
 
 
 class DockerBackendError(RuntimeError):
@@ -98,6 +99,7 @@ class DockerBackend(Backend):
         self._delay: LinkDelay | None = None
         self._lock = asyncio.Lock()
         self._torn_down = False
+        self._setup_broken = False
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -153,8 +155,13 @@ class DockerBackend(Backend):
                 self._members[(node, role)] = Member(
                     node, role, resource_name(self.spec.run_id, *suffix),
                     str(hosts[offset + i - 1]), next(ports))
-        await asyncio.gather(*(self._create(m, network.name) for m in self._members.values()))
-        await asyncio.gather(*(self._start_container(m) for m in self._members.values()))
+        try:
+            await asyncio.gather(*(self._create(m, network.name)
+                                   for m in self._members.values()))
+            await asyncio.gather(*(self._start_container(m) for m in self._members.values()))
+        except BaseException:
+            self._setup_broken = True  # creates may still finish in their threads
+            raise
 
     async def _create_network(self) -> docker.models.networks.Network:
         """A bridge network on the first /24 that overlaps nothing (retrying races)."""
@@ -239,10 +246,17 @@ class DockerBackend(Backend):
         if self._torn_down:
             return
         logs_dir = self.spec.run_dir / "nodes"
-        for member in self._members.values():
-            with contextlib.suppress(docker.errors.APIError, OSError):
-                await self._save_log(member, logs_dir)
-        await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
+        try:
+            for member in self._members.values():
+                if member.container_id:  # never created when setup failed early
+                    with contextlib.suppress(docker.errors.DockerException, OSError):
+                        await self._save_log(member, logs_dir)
+        finally:
+            await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
+            if self._setup_broken:
+                # A create cancelled mid-call may still land: sweep again after it settles.
+                await asyncio.sleep(SETTLE_S)
+                await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
         self._torn_down = True  # only once removal succeeded: a failed one can be retried
 
     async def _save_log(self, member: Member, logs_dir: Path) -> None:

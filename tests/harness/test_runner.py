@@ -86,3 +86,11 @@ async def test_final_phase_reads_only_each_keys_replicas(tmp_path: Path) -> None
     assert len(per_key) == 5
     assert all(len(nodes) == 3 for nodes in per_key.values())
     assert len({frozenset(nodes) for nodes in per_key.values()}) > 1  # placement differs by key
+
+
+def test_run_folder_is_absolute_from_a_relative_store(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = create_run_folder(Path("histories"), "t")
+    assert folder.path.is_absolute()
+    assert folder.path.parent == tmp_path / "histories" / "t"
+    assert (tmp_path / "histories" / "t" / "latest").resolve() == folder.path
