@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 from rich.console import Console
@@ -24,7 +23,7 @@ from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
 from harness.backends import docker_available, resolve_backend_name
 from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
-from harness.runner import Runner, RunOutcome
+from harness.runner import EXIT_INTERRUPTED, Runner, RunOutcome
 from harness.verdict import finish_run, print_summary
 from nemesis.kinds import parse_nemesis
 
@@ -202,15 +201,17 @@ def harness_log(path: Path) -> Iterator[None]:
 
 
 async def _run_interruptibly(runner: Runner) -> RunOutcome:
+    """The first SIGINT/SIGTERM stops the test in order (teardown, results); a
+    second one exits at once, for a teardown that hangs."""
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
 
-    def interrupt(*_: Any) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)  # a second signal must not abort teardown
-            loop.add_signal_handler(sig, lambda: None)
-        task.cancel()
+    def interrupt() -> None:
+        if runner.interrupted:
+            sys.stderr.write("quorumlab run: interrupted again: exiting now; "
+                             "`quorumlab cleanup` removes any container left\n")
+            os._exit(EXIT_INTERRUPTED)
+        sys.stderr.write("quorumlab run: interrupted: tearing down (again to force)\n")
+        runner.interrupt()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)

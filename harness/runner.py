@@ -118,6 +118,15 @@ class Runner:
         self.progress = progress
         self.finish = finish
         self.outcome = RunOutcome(folder=folder, run_id=f"ql-{uuid.uuid4().hex[:10]}")
+        self.interrupted = False
+        self._phases: asyncio.Task[None] | None = None
+
+    def interrupt(self) -> None:
+        """Ctrl-C / SIGTERM: stop the test phases; teardown and results still run
+        (a signal during them is noted, never allowed to cut them short)."""
+        self.interrupted = True
+        if self._phases is not None and not self._phases.done():
+            self._phases.cancel()
 
     def _phase(self, name: str, started: float) -> None:
         self.outcome.phases[name] = round(time.monotonic() - started, 3)
@@ -131,11 +140,17 @@ class Runner:
                                                "run_id": self.outcome.run_id})
         recorder = Recorder(self.folder.history)
         backend = self.make_backend(spec)
+        self._phases = asyncio.create_task(self._run_phases(backend, recorder))
+        if self.interrupted:
+            self._phases.cancel()
         try:
-            await self._run_phases(backend, recorder)
+            await self._phases
         except asyncio.CancelledError:
             self.outcome.incomplete = True
             self.outcome.error = "interrupted"
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()  # handled here: teardown and results must still run
         except HarnessError as exc:
             self.outcome.incomplete = True
             self.outcome.error = str(exc)
@@ -146,7 +161,7 @@ class Runner:
         finally:
             recorder.close()
             self.progress("teardown")
-            await asyncio.shield(self._teardown(backend))
+            await self._teardown(backend)
         if self.finish is not None:
             self.progress("checking" if not self.outcome.incomplete else "writing results")
             try:

@@ -94,3 +94,37 @@ def test_run_folder_is_absolute_from_a_relative_store(tmp_path: Path, monkeypatc
     assert folder.path.is_absolute()
     assert folder.path.parent == tmp_path / "histories" / "t"
     assert (tmp_path / "histories" / "t" / "latest").resolve() == folder.path
+
+
+async def test_interrupt_stops_the_phases_then_tears_down_and_writes_results(
+        tmp_path: Path) -> None:
+    holder: list[MemoryBackend] = []
+    runner = make_runner(tmp_path, holder)
+    runner.config.time_limit = 30
+    task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.5)
+    runner.interrupt()  # what the SIGINT handler does
+    outcome = await asyncio.wait_for(task, 10)
+    assert outcome.incomplete and outcome.exit_code == 130
+    assert holder[0].torn_down == 1
+    assert (runner.folder.path / "results.json").exists()
+
+
+async def test_interrupt_during_teardown_does_not_cut_it_short(tmp_path: Path) -> None:
+    finished: list[bool] = []
+
+    class SignalledInTeardown(MemoryBackend):
+        async def teardown(self) -> None:
+            runner.interrupt()  # Ctrl-C arrives while we clean up
+            await asyncio.sleep(0.1)
+            await super().teardown()
+            finished.append(True)
+
+    config = RunConfig(time_limit=0.3, nodes=3, r=2, w=2, concurrency=2, keys=2,
+                       quiesce_timeout=2, seed=1)
+    runner = Runner(config, create_run_folder(tmp_path, config.name), "memory",
+                    make_backend=SignalledInTeardown)
+    outcome = await runner.run()
+    assert finished == [True]
+    assert not outcome.incomplete and outcome.error is None
+    assert (runner.folder.path / "results.json").exists()
