@@ -68,10 +68,19 @@ def _classify(status: int, payload: Any, method: str) -> Outcome:
     body = payload if isinstance(payload, dict) else {}
     if status == 200:
         return Outcome("ok", value=body.get("value") if method == "GET" else None,
-                       version=body.get("version"))
+                       version=store_version(body.get("version")))
     error = f"HTTP {status}: {body.get('error', payload)}"
     if status == 503:
         return Outcome("fail" if body.get("definite") is True else "info", error=error)
     if 400 <= status < 500:
         return Outcome("fail", error=error)
     return Outcome("info", error=error)
+
+
+def store_version(raw: Any) -> list[Any] | None:
+    """The store's version if it has DESIGN.md's [counter, writer] shape; a store
+    that reports something else is treated as one that reports no versions."""
+    if (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], int)
+            and not isinstance(raw[0], bool) and isinstance(raw[1], str)):
+        return raw
+    return None

@@ -19,12 +19,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from harness.client import NodeClient
+from harness.client import NodeClient, store_version
 from harness.recorder import Recorder
 from replica.placement import preference_list
 
 FINAL = "final"
 POLL_INTERVAL = 0.2
+FINAL_READ_TRIES = 3
 
 Copy = tuple[Any, Any]  # (value, version) of one key on one node
 
@@ -42,7 +43,7 @@ async def read_copy(session: aiohttp.ClientSession, base_url: str, key: str,
         return None
     if not isinstance(body, dict):
         return None
-    return body.get("value"), body.get("version")
+    return body.get("value"), store_version(body.get("version"))
 
 
 def replica_pairs(urls: dict[str, str], keys: Sequence[str], n: int) -> list[tuple[str, str]]:
@@ -90,7 +91,11 @@ async def final_reads(session: aiohttp.ClientSession, urls: dict[str, str],
     """Record each replica's copy of every key, then a quorum read of every key."""
     for node, key in replica_pairs(urls, keys, n):
         recorder.record(FINAL, "invoke", "final-read", key=key, node=node)
-        copy = await read_copy(session, urls[node], key, timeout)
+        copy = None
+        for _ in range(FINAL_READ_TRIES):  # a missing answer would look like a lost copy
+            copy = await read_copy(session, urls[node], key, timeout)
+            if copy is not None:
+                break
         if copy is None:
             recorder.record(FINAL, "fail", "final-read", key=key, node=node, error="no answer")
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from rich.console import Console
@@ -12,6 +13,8 @@ from harness.config import RunConfig
 from harness.plots import plot_run
 from harness.report import write_report
 from harness.runner import RunOutcome
+
+log = logging.getLogger("quorumlab")
 
 SHOWN_ANOMALIES = 5
 VERDICT_STYLE = {True: "[bold green]VALID[/]", False: "[bold red]INVALID[/]",
@@ -34,8 +37,11 @@ def finish_run(config: RunConfig, outcome: RunOutcome) -> None:
         outcome.phases["check"] = round(time.monotonic() - started, 3)
     results = outcome.to_dict()
     folder.write_json("results.json", results)
-    plots = plot_run(history.events, folder.path)
-    write_report(folder.path / "report.html", config.name, results, config.to_dict(), plots)
+    try:
+        plots = plot_run(history.events, folder.path)
+        write_report(folder.path / "report.html", config.name, results, config.to_dict(), plots)
+    except Exception:  # the verdict stands without its pictures
+        log.exception("plots or report.html failed")
 
 
 def print_summary(console: Console, outcome: RunOutcome, config: RunConfig) -> None:

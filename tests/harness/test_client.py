@@ -29,6 +29,8 @@ def scripted_app(received: list[str] | None = None) -> web.Application:
             return web.json_response({"error": "no replica", "definite": True}, status=503)
         if key == "bad":
             return web.json_response({"error": "bad key"}, status=400)
+        if key == "odd-version":  # a store with its own idea of versions
+            return web.json_response({"value": "1-1", "version": 17})
         if key == "broken":
             return web.Response(status=500, text="oops")
         if request.method == "PUT":
@@ -96,3 +98,13 @@ async def test_write_cut_off_after_delivery_is_info_and_never_resent(
         outcome = await client.write(base_url, "vanish", "1-2")
     assert outcome.type == "info"
     assert received.count("PUT vanish") == 1
+
+
+async def test_a_version_not_shaped_counter_writer_is_dropped(base_url: str) -> None:
+    async with new_session() as session:
+        client = NodeClient(session, op_timeout=1.0)
+        write = await client.write(base_url, "odd-version", "1-1")
+        read = await client.read(base_url, "odd-version")
+    assert write.type == read.type == "ok"
+    assert write.version is None and read.version is None
+    assert read.value == "1-1"
