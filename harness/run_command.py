@@ -62,7 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "(repeatable; see `python -m replica --help`)")
     cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
                          help="start a third-party replica instead: a command template "
-                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}")
+                              "with {id} {listen} {peers} {data_dir} {n} {r} {w} "
+                              "(run on this host: the local backend)")
     cluster.add_argument("--anti-entropy-interval", type=float,
                          default=defaults.anti_entropy_interval,
                          help="seconds between a reference node's digest exchanges "
@@ -151,7 +152,9 @@ def run_command(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
-    backend = resolve_backend_name(config.backend)
+    # A host command cannot run inside the replica image: auto means local then.
+    backend = ("local" if config.replica_cmd and config.backend == "auto"
+               else resolve_backend_name(config.backend))
     if backend == "docker" and not docker_available():
         sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
                          "or start dockerd), or use --backend local\n")

@@ -41,7 +41,8 @@ TEMPLATE_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
 def render_replica_cmd(template: str, **fields: object) -> list[str]:
     """Fill a ``--replica-cmd`` template; ValueError (one line) if it is malformed."""
     try:
-        return shlex.split(template.format(**fields))
+        return shlex.split(template.format(**{name: shlex.quote(str(value))
+                                              for name, value in fields.items()}))
     except KeyError as exc:
         raise ValueError(
             f"--replica-cmd: unknown placeholder {{{exc.args[0]}}}; "

@@ -151,6 +151,9 @@ def test_render_replica_cmd() -> None:
         "run", "--id", "n1", "--n", "3"]
     with pytest.raises(ValueError, match=r"unknown placeholder \{port\}"):
         render_replica_cmd("run {port}", id="n1")
+    # a field with spaces or quotes stays one argument
+    assert render_replica_cmd("run --data-dir {data_dir}", data_dir="/tmp/my runs/it's") == [
+        "run", "--data-dir", "/tmp/my runs/it's"]
 
 
 def test_no_process_left_by_this_module() -> None:
