@@ -234,7 +234,7 @@ class Runner:
                 lambda f, value: recorder.record("nemesis", "info", f, value=value),
                 stop, recorder.elapsed)))
         try:
-            await asyncio.sleep(config.time_limit)
+            await _until_time_or_failure(config.time_limit, tasks)
         finally:
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -242,3 +242,17 @@ class Runner:
             if isinstance(result, BaseException) and not isinstance(
                     result, asyncio.CancelledError):
                 raise HarnessError(f"workload failed: {result!r}") from result
+
+
+async def _until_time_or_failure(seconds: float, tasks: list[asyncio.Task[None]]) -> None:
+    """Sleep `seconds`, but return early when one of `tasks` fails."""
+    timer = asyncio.ensure_future(asyncio.sleep(seconds))
+    pending: set[asyncio.Future[None]] = {timer, *tasks}
+    try:
+        while not timer.done():
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if any(not task.cancelled() and task.exception() for task in done
+                   if task is not timer):
+                return
+    finally:
+        timer.cancel()

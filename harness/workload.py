@@ -68,12 +68,10 @@ async def run_workers(plan: WorkloadPlan, client: OpClient,
     `homes` lists (node id, URL) pairs; worker p lives at homes[p mod len].
     """
     limiter = RateLimiter(plan.rate)
-    workers = [
-        _worker(p, plan, client, homes[p % len(homes)], recorder, stop, limiter,
-                random.Random(f"{plan.seed}-{p}"))
-        for p in range(plan.concurrency)
-    ]
-    await asyncio.gather(*workers)
+    async with asyncio.TaskGroup() as group:  # one worker failing stops them all
+        for p in range(plan.concurrency):
+            group.create_task(_worker(p, plan, client, homes[p % len(homes)], recorder, stop,
+                                      limiter, random.Random(f"{plan.seed}-{p}")))
 
 
 async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[str, str],

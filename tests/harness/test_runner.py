@@ -128,3 +128,24 @@ async def test_interrupt_during_teardown_does_not_cut_it_short(tmp_path: Path) -
     assert finished == [True]
     assert not outcome.incomplete and outcome.error is None
     assert (runner.folder.path / "results.json").exists()
+
+
+async def test_a_failing_worker_ends_the_run_at_once(tmp_path: Path, monkeypatch) -> None:
+    from harness import workload
+
+    original = workload._worker
+
+    async def worker_with_a_bug(slot, *args, **kwargs):
+        if slot == 0:
+            raise RuntimeError("worker bug")
+        await original(slot, *args, **kwargs)
+
+    monkeypatch.setattr(workload, "_worker", worker_with_a_bug)
+    holder: list[MemoryBackend] = []
+    runner = make_runner(tmp_path, holder)
+    runner.config.time_limit = 30
+    started = asyncio.get_running_loop().time()
+    outcome = await asyncio.wait_for(runner.run(), 20)
+    assert asyncio.get_running_loop().time() - started < 10
+    assert outcome.incomplete and "workload failed" in outcome.error
+    assert holder[0].torn_down == 1
