@@ -24,9 +24,10 @@ import shlex
 import tarfile
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -156,11 +157,10 @@ class DockerBackend(Backend):
                     node, role, resource_name(self.spec.run_id, *suffix),
                     str(hosts[offset + i - 1]), next(ports))
         try:
-            await asyncio.gather(*(self._create(m, network.name)
-                                   for m in self._members.values()))
-            await asyncio.gather(*(self._start_container(m) for m in self._members.values()))
+            await _all_or_none(self._create(m, network.name) for m in self._members.values())
+            await _all_or_none(self._start_container(m) for m in self._members.values())
         except BaseException:
-            self._setup_broken = True  # creates may still finish in their threads
+            self._setup_broken = True  # API calls cut off may still land in their threads
             raise
 
     async def _create_network(self) -> docker.models.networks.Network:
@@ -252,11 +252,9 @@ class DockerBackend(Backend):
                     with contextlib.suppress(docker.errors.DockerException, OSError):
                         await self._save_log(member, logs_dir)
         finally:
-            await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
             if self._setup_broken:
-                # A create cancelled mid-call may still land: sweep again after it settles.
-                await asyncio.sleep(SETTLE_S)
-                await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
+                await asyncio.sleep(SETTLE_S)  # let calls cut off by the failure land first
+            await asyncio.to_thread(remove_labelled, self.client, self.spec.run_id)
         self._torn_down = True  # only once removal succeeded: a failed one can be retried
 
     async def _save_log(self, member: Member, logs_dir: Path) -> None:
@@ -415,3 +413,14 @@ class DockerBackend(Backend):
                                      str(Path(CLOCK_OFFSET_FILE).parent), buf.getvalue())
         if not ok:
             raise DockerBackendError(f"{member.name}: cannot write {CLOCK_OFFSET_FILE}")
+
+
+async def _all_or_none(calls: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run `calls` concurrently; the first failure cancels the rest and is raised
+    as itself (not an ExceptionGroup), so the user reads one line."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for call in calls:
+                group.create_task(call)
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None

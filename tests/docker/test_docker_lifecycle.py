@@ -6,6 +6,7 @@ these tests exercise the backend's mechanisms independently of the replica.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,34 @@ async def test_teardown_and_cleanup_leave_nothing_labelled(
     assert proc.returncode == 0, proc.stderr
     assert "3 containers, 1 networks, 3 volumes removed" in proc.stdout
     assert list_labelled(docker_client, leaked.spec.run_id) == []
+
+
+async def test_setup_failing_halfway_still_tears_down_everything(
+        docker_client: docker.DockerClient, replica_image: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from harness.backends.base import ClusterSpec
+    from harness.backends.docker import DockerBackend
+    from harness.docker_resources import remove_labelled
+
+    create = DockerBackend._create
+
+    async def create_fails_for_n2(self: DockerBackend, member, network: str) -> None:
+        if member.node == "n2":
+            raise RuntimeError("create failed")
+        await create(self, member, network)
+
+    monkeypatch.setattr(DockerBackend, "_create", create_fails_for_n2)
+    spec = ClusterSpec(run_id=f"test-{uuid.uuid4().hex[:10]}", run_dir=tmp_path,
+                       nodes=("n1", "n2", "n3"), n=3, r=2, w=2)
+    backend = DockerBackend(spec, image=replica_image, client=docker_client)
+    try:
+        with pytest.raises(RuntimeError, match="create failed"):
+            await backend.setup()
+        await backend.teardown()  # n2 has no container; n1 and n3 may still be landing
+        assert list_labelled(docker_client, spec.run_id) == []
+        await asyncio.sleep(1)
+        assert list_labelled(docker_client, spec.run_id) == []
+    finally:
+        remove_labelled(docker_client, spec.run_id)
