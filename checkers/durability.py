@@ -58,6 +58,8 @@ def check_durability(history: History) -> CheckResult:
         return CheckResult(checker=NAME, valid="unknown", details=details)
     anomalies: list[Anomaly] = []
     for key, writes in acknowledged.items():
+        if unanswered.get(key, set()) - set(copies.get(key, {})):
+            continue  # a replica that did not answer may hold the write: unknown, not lost
         anomalies.extend(_lost_writes(key, writes, copies.get(key, {})))
     for key, nodes in copies.items():
         anomaly = _divergence(key, nodes)

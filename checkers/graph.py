@@ -144,6 +144,7 @@ class KeyGraph:
         done_at: dict[int, int | None] = {}  # invoke index -> completion index if ok
         reads: list[Op] = []
         final_reads: list[Op] = []
+        final_silent = False
         versions = self.versions
         for op in self.ops:
             index, kind = op.invoke_index, op.type
@@ -166,9 +167,12 @@ class KeyGraph:
             elif kind == "ok":
                 done_at[index] = op.complete_index
                 (final_reads if op.f == FINAL_READ else reads).append(op)
+            elif op.f == FINAL_READ:
+                final_silent = True
         observed: set[int] = set()
         placed: list[tuple[int, Op, int | None]] = []  # (read index, read, write index)
-        final = self._final_representative(final_reads)
+        # A replica that did not answer may hold a newer copy: no final state then.
+        final = [] if final_silent else self._final_representative(final_reads)
         for read in [*reads, *final]:
             ok, write = self._source(read, writes_by_value)
             if ok:
