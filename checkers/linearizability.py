@@ -10,16 +10,15 @@ is ``unknown``.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from checkers import zones
 from checkers.errors import HistoryError
+from checkers.gcpause import paused_gc
 from checkers.history import History, Op
 from checkers.models import Model, Transition, freeze, get_model
 from checkers.result import Anomaly, CheckResult, combine
@@ -60,22 +59,8 @@ def check_linearizability(
     an unknown model name.
     """
     spec = get_model(model)
-    with _no_cyclic_gc():
+    with paused_gc():  # millions of small acyclic objects: 2/3 of the time at 100k ops
         return _check(history, spec, initial, time.monotonic() + time_limit, memory_limit)
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector: the check allocates millions of small acyclic
-    objects (closures, memo tuples), and on a large history each collection
-    walks the whole heap; that took two thirds of the time on 100k ops."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _check(

@@ -140,7 +140,7 @@ class RegisterModel(Model):
     def _cas(self, op: Op, optional: bool) -> Transition:
         value = freeze(op.value)
         if not (isinstance(value, tuple) and len(value) == 2):
-            raise ValueError(f"cas op #{op.invoke_index} needs a value [from to], got {op.value!r}")
+            raise ValueError(f"a cas needs a value [from to], got {op.value!r}")
         old, new = value
         summary = f"cas {_show(old)}->{_show(new)}"
         if op.type == "fail":
@@ -202,7 +202,7 @@ class KVModel(Model):
             return None
         value = "" if op.value is None else op.value
         if not isinstance(value, str):
-            raise ValueError(f"{op.f} op #{op.invoke_index} needs a string value, got {value!r}")
+            raise ValueError(f"a {op.f} needs a string value, got {value!r}")
         if op.f == "get":
             return Transition(_reads(value), True, False, f"get -> {value!r}")
         optional = op.type == "info"

@@ -1,12 +1,17 @@
 """Wing-Gong-Lowe linearizability search for the ops of one key.
 
 The ops' invocations and completions form one time-ordered doubly linked list
-of entries. The search walks it from the front: at an invocation it tries to
-linearize that op next (the model allows it and the pair (linearized set,
-state) was not seen before), lifts the op's two entries out of the list and
-starts again from the front; at a completion of an op not yet linearized, that
-op can no longer be placed after what was chosen, so it backtracks. The
-linearized set is an int bitset, so the memo key is a cheap (ints, state) tuple.
+of entries. In each configuration (ops linearized so far, model state) the
+candidates to linearize next are the invocations before the first completion
+still in the list (the *barrier*: that op must be linearized before anything
+invoked after it). The search tries a candidate the model allows whose
+configuration (linearized set, state) was not seen before, lifts its two
+entries out of the list and goes on from the new configuration; when no
+candidate is left, the barrier's op cannot be placed after what was chosen, so
+it backtracks. The linearized set is an int bitset, so the memo key is a cheap
+(ints, state) tuple. Each configuration scans the list once; its
+state-changing candidates are kept in a small list that the stack frame
+remembers, so resuming after a backtrack does not rescan.
 
 Prunings that keep it fast and stay exact:
 
@@ -24,6 +29,7 @@ Prunings that keep it fast and stay exact:
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -129,26 +135,29 @@ def search(
     # is linearized, op ``low`` is not, and bit i of ``rel`` is op low + i. The
     # ints stay as small as the window of pending ops, however long the history.
     seen: set[tuple[int, int, Hashable]] = set()
-    stack: list[tuple[int, Hashable, int, int]] = []  # (entry, state, low, rel) before it
+    # A frame: the entry placed, the state, low and rel before it, and for a
+    # state-changing op the candidates of the configuration it left, its index
+    # there and that configuration's first completion entry (its barrier).
+    stack: list[tuple[int, Hashable, int, int, list[int] | None, int, int]] = []
     state, low, rel = initial, 0, 0
     best_depth, record = 0, True
     best: tuple[list[int], Hashable, int] = ([], initial, -1)
     budget = SLICE
-    entry = nxt[head]
-    pure_pass = True  # each new configuration is scanned for pure ops first
     while True:
-        budget -= 1
-        if not budget:
-            budget = SLICE
-            yield len(seen) * (ENTRY_OVERHEAD + rel.bit_length() // 8 + sys.getsizeof(state))
-        if not entry & 1:  # an invocation: try to linearize this op next
+        # A new configuration. The invocations before the first completion are
+        # its candidates: place a legal pure one at once, collect the others.
+        candidates: list[int] = []
+        dead = False
+        entry = nxt[head]
+        while not entry & 1:
+            budget -= 1
+            if not budget:
+                budget = SLICE
+                yield len(seen) * (ENTRY_OVERHEAD + rel.bit_length() // 8 + sys.getsizeof(state))
             op = entry >> 1
-            if pure[op] is not pure_pass:
+            if not pure[op]:
+                candidates.append(entry)
                 entry = nxt[entry]
-                continue
-            twin = twins[op]
-            if twin >= low and not rel >> (twin - low) & 1:
-                entry = nxt[entry]  # its identical twin invoked earlier goes first
                 continue
             new_state = steps[op](state)
             if new_state is ILLEGAL:
@@ -159,63 +168,93 @@ def search(
                 run = (~new_rel & (new_rel + 1)).bit_length() - 1
                 new_low, new_rel = low + run, new_rel >> run
             key = (new_low, new_rel, new_state)
-            if key not in seen:
+            if key in seen:  # placing it leads to a known dead end: so does this
+                dead = True
+                break
+            seen.add(key)
+            stack.append((entry, state, low, rel, None, 0, 0))
+            state, low, rel = new_state, new_low, new_rel
+            ret = entry | 1  # a pure op is never optional: lift both its entries
+            nxt[prv[entry]] = nxt[entry]
+            prv[nxt[entry]] = prv[entry]
+            nxt[prv[ret]] = nxt[ret]
+            prv[nxt[ret]] = prv[ret]
+            remaining -= 1
+            if not remaining:
+                return Outcome(True, len(seen))
+            if len(stack) > best_depth:
+                best_depth, record = len(stack), True
+            entry = nxt[prv[entry]]  # same state: the pure ops before it stay illegal
+        barrier, index = entry, 0
+        while True:
+            # Try the state-changing candidates from ``index`` on.
+            placed = False
+            while not dead and index < len(candidates):
+                budget -= 1
+                if not budget:
+                    budget = SLICE
+                    yield len(seen) * (
+                        ENTRY_OVERHEAD + rel.bit_length() // 8 + sys.getsizeof(state)
+                    )
+                entry = candidates[index]
+                op = entry >> 1
+                twin = twins[op]
+                if twin >= low and not rel >> (twin - low) & 1:
+                    index += 1  # its identical twin invoked earlier goes first
+                    continue
+                new_state = steps[op](state)
+                if new_state is ILLEGAL:
+                    index += 1
+                    continue
+                new_low, new_rel = low, rel | 1 << (op - low)
+                if op == low:
+                    run = (~new_rel & (new_rel + 1)).bit_length() - 1
+                    new_low, new_rel = low + run, new_rel >> run
+                key = (new_low, new_rel, new_state)
+                if key in seen:
+                    index += 1
+                    continue
                 seen.add(key)
-                stack.append((entry, state, low, rel))
+                stack.append((entry, state, low, rel, candidates, index, barrier))
                 state, low, rel = new_state, new_low, new_rel
-                # lift the op's entries out of the list
-                after = nxt[entry]
-                nxt[prv[entry]] = after
-                prv[after] = prv[entry]
+                nxt[prv[entry]] = nxt[entry]
+                prv[nxt[entry]] = prv[entry]
                 if required[op]:
                     ret = entry | 1
-                    after = nxt[ret]
-                    nxt[prv[ret]] = after
-                    prv[after] = prv[ret]
+                    nxt[prv[ret]] = nxt[ret]
+                    prv[nxt[ret]] = prv[ret]
                     remaining -= 1
                     if not remaining:
                         return Outcome(True, len(seen))
                 if len(stack) > best_depth:
                     best_depth, record = len(stack), True
-                if pure_pass:  # same state: the pure ops before this one are still illegal
-                    entry = nxt[prv[entry]]
-                else:
-                    entry = nxt[head]
-                    pure_pass = True
-                continue
-            if not pure_pass:
-                entry = nxt[entry]
-                continue
-            # a legal pure op leads to a known dead end, so does this configuration
-        elif pure_pass:  # no pure op fits: now the ops that change the state
-            pure_pass = False
-            entry = nxt[head]
-            continue
-        elif record:  # a completion of an op not yet linearized: a dead end
-            record = False
-            best = ([e >> 1 for e, *_ in stack], state, entry >> 1)
-        while True:  # backtrack; a pure op's configuration is dead when the op is
-            if not stack:
-                return _failure(best, seen, intervals, transitions, order, initial)
-            entry, state, low, rel = stack.pop()
-            op = entry >> 1
-            if required[op]:
-                ret = entry | 1
-                nxt[prv[ret]] = ret
-                prv[nxt[ret]] = ret
-                remaining += 1
-            nxt[prv[entry]] = entry
-            prv[nxt[entry]] = entry
-            if not pure[op]:
+                placed = True
                 break
-        entry = nxt[entry]
-        pure_pass = False
+            if placed:
+                break  # on to the new configuration
+            if record and not dead:  # the barrier's op cannot be placed: a dead end
+                record = False
+                best = ([e >> 1 for e, *_ in stack], state, barrier >> 1)
+            while True:  # backtrack; a pure op's configuration is dead when the op is
+                if not stack:
+                    return _failure(best, seen, transitions, order, initial)
+                entry, state, low, rel, frame_candidates, index, barrier = stack.pop()
+                op = entry >> 1
+                if required[op]:
+                    ret = entry | 1
+                    nxt[prv[ret]] = ret
+                    prv[nxt[ret]] = ret
+                    remaining += 1
+                nxt[prv[entry]] = entry
+                prv[nxt[entry]] = entry
+                if frame_candidates is not None:
+                    break
+            candidates, index, dead = frame_candidates, index + 1, False
 
 
 def _failure(
     best: tuple[list[int], Hashable, int],
     seen: set[tuple[int, int, Hashable]],
-    intervals: Sequence[Interval],
     transitions: Sequence[Transition],
     order: list[int],
     initial: Hashable,
@@ -227,18 +266,15 @@ def _failure(
         return outcome
     outcome.blocker = blocker
     # ops whose completion precedes the blocker's invocation must come before it
-    must_precede = 0
-    for entry in order:
-        if entry == 2 * blocker:
-            break
-        if entry & 1:
-            must_precede |= 1 << (entry >> 1)
-    mine = 1 << blocker
+    must_precede = sorted(entry >> 1 for entry in order[: order.index(2 * blocker)] if entry & 1)
     step = transitions[blocker].step
     tried: set[Hashable] = set()
     for low, rel, state in [(0, 0, initial), *seen]:
-        linearized = (1 << low) - 1 | rel << low
-        if linearized & must_precede == must_precede and not linearized & mine:
+        # ops below ``low`` are linearized; test the others' bits in ``rel``
+        if blocker < low or rel >> (blocker - low) & 1:
+            continue
+        pending = must_precede[bisect.bisect_left(must_precede, low):]
+        if all(rel >> (op - low) & 1 for op in pending):
             tried.add(state)
     outcome.tried_states = sorted(tried, key=repr)
     outcome.legal_states = [s for s in outcome.tried_states if step(s) is not ILLEGAL]

@@ -75,8 +75,9 @@ def decide(ops: list[Op], initial: Hashable) -> Verdict | None:
     for value, read in reads:
         cluster = clusters.get(value)
         if cluster is None:
-            return Verdict(False, f"{_name(read)} returned {value!r}, which no write wrote and "
-                                  "is not the initial value", [read.invoke_index])
+            return Verdict(False, f"{_name(read)} returned {value!r}, which is not the initial "
+                                  "value and no write that may have taken effect wrote",
+                           [read.invoke_index])
         if cluster.write is not None and read.complete_time < cluster.write.invoke_time:
             return Verdict(False, f"{_name(read)} returned {value!r} but completed before "
                                   f"{_name(cluster.write)} of that value was invoked",

@@ -5,7 +5,8 @@ inside it and applies the ops at those points, so the history is linearizable
 by construction. Timeouts complete as ``info``: such an op takes effect later
 (even after the timeout) or never, and its process continues under a new id,
 as in Jepsen. Values are few (0..3), so they repeat and only a full search can
-decide; several keys exercise the per-key split.
+decide; several keys exercise the per-key split. A variant with reads and
+writes of unique values goes through the zones instead of the search.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ plans = st.lists(
 )
 
 
-def simulate(raw: list[tuple[Any, ...]]) -> History:
+def simulate(raw: list[tuple[Any, ...]], unique: bool = False) -> History:
+    """The history of the planned ops; ``unique``: reads and writes only, each
+    write of a value of its own (as the harness records)."""
     clock = [0] * PROCESSES
     generation = [0] * PROCESSES
     planned = []
@@ -63,6 +66,9 @@ def simulate(raw: list[tuple[Any, ...]]) -> History:
         elif outcome == "timeout-never" or (outcome != "ok" and f == "read"):
             effect = None
         value = [a, b] if f == "cas" else a
+        if unique:
+            f = "read" if f == "read" else "write"
+            value = f"{worker}-{len(planned)}"
         process = worker + PROCESSES * generation[worker]
         if outcome != "ok":
             generation[worker] += 1
@@ -116,6 +122,16 @@ def test_simulated_linearizable_register_histories_pass(raw: list[tuple[Any, ...
     history = simulate(raw)
     result = check_linearizability(history, model="cas-register", initial=0, time_limit=30)
     assert result.valid is True, [a.explanation for a in result.anomalies]
+
+
+@settings(max_examples=100, deadline=None)
+@given(plans)
+def test_simulated_unique_value_histories_pass(raw: list[tuple[Any, ...]]) -> None:
+    """Reads and writes of unique values: decided by the zones, which must agree."""
+    history = simulate(raw, unique=True)
+    result = check_linearizability(history, model="register", initial=0, time_limit=30)
+    assert result.valid is True, [a.explanation for a in result.anomalies]
+    assert {key["method"] for key in result.details["keys"].values()} <= {"zones"}
 
 
 @settings(max_examples=100, deadline=None)
