@@ -26,6 +26,7 @@ from checkers.history import (
     version_key,
 )
 from checkers.result import Anomaly, CheckResult
+from checkers.words import op_label
 from checkers.words import version_text as _v
 
 NAME = "durability"
@@ -99,7 +100,7 @@ def _lost_writes(key: Any, writes: list[Op], nodes: dict[str | None, Op]) -> lis
                          f"#{newest.invoke_index})")
             lost.append(Anomaly(
                 kind="lost-write", key=key, ops=[write.invoke_index],
-                explanation=f"write #{write.invoke_index} ({key}) of {write.value!r} was "
+                explanation=f"{op_label(write)} of {write.value!r} was "
                             f"acknowledged with version {_v(write.version)}, but after the "
                             f"final phase {held}",
             ))

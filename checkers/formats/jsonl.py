@@ -75,51 +75,49 @@ def event_from_dict(obj: Any, *, index: int | None = None) -> Event:
     """Validate one decoded event; ``ValueError`` says which field is wrong and why.
 
     ``index`` (when given) overrides the object's own: the writer assigns it.
+    Written for speed (each field read once, no helper calls on the good path):
+    a million-op history has two million events.
     """
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    get = obj.get
     if index is None:
-        index = _required_int(obj, "index")
-    time = _required_int(obj, "time")
-    process = obj.get("process")
-    if not _is_process(process):
+        index = get("index")
+        if type(index) is not int or index < 0:
+            raise _bad_int(obj, "index")
+    time = get("time")
+    if type(time) is not int or time < 0:
+        raise _bad_int(obj, "time")
+    process = get("process")
+    if not ((type(process) is int and process >= 0) or (isinstance(process, str) and process)):
         raise ValueError(f"'process' must be an integer >= 0 or a name, got {process!r}")
-    event_type = obj.get("type")
+    event_type = get("type")
     if event_type not in EVENT_TYPES:
-        raise ValueError(
-            f"'type' must be one of invoke, ok, fail, info; got {event_type!r}"
-        )
-    f = obj.get("f")
+        raise ValueError(f"'type' must be one of invoke, ok, fail, info; got {event_type!r}")
+    f = get("f")
     if not isinstance(f, str) or not f:
         raise ValueError(f"'f' must be a non-empty string, got {f!r}")
-    for name in _OPTIONAL_STRINGS:
-        value = obj.get(name)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"'{name}' must be a string or null, got {value!r}")
-    return Event(
-        index=index, time=time, process=process, type=event_type, f=f,
-        key=obj.get("key"), value=obj.get("value"), version=_version(obj.get("version")),
-        node=obj.get("node"), error=obj.get("error"),
-    )
+    key, node, error = get("key"), get("node"), get("error")
+    if not (_optional_string(key) and _optional_string(node) and _optional_string(error)):
+        name, value = next((n, get(n)) for n in _OPTIONAL_STRINGS
+                           if not _optional_string(get(n)))
+        raise ValueError(f"'{name}' must be a string or null, got {value!r}")
+    version = get("version")
+    if version is not None:
+        version = _version(version)
+    return Event(index, time, process, event_type, f, key, get("value"), version, node, error)
 
 
-def _required_int(obj: dict[str, Any], name: str) -> int:
-    value = obj.get(name)
-    if type(value) is not int or value < 0:
-        shown = "missing" if name not in obj else repr(value)
-        raise ValueError(f"'{name}' must be an integer >= 0, got {shown}")
-    return value
+def _bad_int(obj: dict[str, Any], name: str) -> ValueError:
+    shown = repr(obj[name]) if name in obj else "missing"
+    return ValueError(f"'{name}' must be an integer >= 0, got {shown}")
 
 
-def _is_process(value: Any) -> bool:
-    if type(value) is int:
-        return value >= 0
-    return isinstance(value, str) and bool(value)
+def _optional_string(value: Any) -> bool:
+    return value is None or isinstance(value, str)
 
 
-def _version(value: Any) -> tuple[int, str] | None:
-    if value is None:
-        return None
+def _version(value: Any) -> tuple[int, str]:
     if (
         isinstance(value, list) and len(value) == 2
         and type(value[0]) is int and isinstance(value[1], str)
