@@ -166,14 +166,14 @@ def run_command(args: argparse.Namespace) -> int:
         outcome = run_one(run_config, backend, console)
         print_summary(console, outcome, run_config)
         worst = _worse(worst, outcome.exit_code)
-        if outcome.exit_code == 130:
+        if outcome.exit_code == EXIT_INTERRUPTED:
             break
     return worst
 
 
 def _worse(a: int, b: int) -> int:
     """Order exit codes by severity: 0 < 2 < 1 < 255 < 130 (interrupted stops all)."""
-    rank = {0: 0, 2: 1, 1: 2, 255: 3, 130: 4}
+    rank = {0: 0, 2: 1, 1: 2, EXIT_HARNESS_FAILURE: 3, EXIT_INTERRUPTED: 4}
     return a if rank.get(a, 3) >= rank.get(b, 3) else b
 
 

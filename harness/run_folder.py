@@ -23,10 +23,6 @@ class RunFolder:
     def history(self) -> Path:
         return self.path / "history.jsonl"
 
-    @property
-    def nodes_dir(self) -> Path:
-        return self.path / "nodes"
-
     def write_json(self, name: str, data: Any) -> Path:
         """Write `name` atomically, pretty-printed."""
         target = self.path / name

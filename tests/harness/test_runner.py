@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import orjson
+import pytest
 
 from harness.config import RunConfig
 from harness.run_folder import create_run_folder
@@ -54,15 +55,20 @@ async def test_complete_run_records_workload_nemesis_and_final_phase(tmp_path: P
     assert config["config"]["seed"] == 3
 
 
-async def test_cancelled_run_tears_down_keeps_history_and_marks_incomplete(
-        tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["cancel the task", "interrupt (what SIGINT does)"])
+async def test_stopped_run_tears_down_keeps_history_and_marks_incomplete(
+        tmp_path: Path, stop: str) -> None:
     holder: list[MemoryBackend] = []
     runner = make_runner(tmp_path, holder)
     runner.config.time_limit = 30
     task = asyncio.create_task(runner.run())
     await asyncio.sleep(0.5)
-    task.cancel()
-    outcome = await task  # the runner turns cancellation into an orderly, incomplete end
+    if stop.startswith("cancel"):
+        task.cancel()
+    else:
+        runner.interrupt()
+    # either way the runner ends in order: teardown, then an incomplete result
+    outcome = await asyncio.wait_for(task, 10)
     assert outcome.incomplete and outcome.exit_code == 130
     assert holder[0].torn_down == 1
     results = orjson.loads((runner.folder.path / "results.json").read_bytes())
@@ -94,20 +100,6 @@ def test_run_folder_is_absolute_from_a_relative_store(tmp_path: Path, monkeypatc
     assert folder.path.is_absolute()
     assert folder.path.parent == tmp_path / "histories" / "t"
     assert (tmp_path / "histories" / "t" / "latest").resolve() == folder.path
-
-
-async def test_interrupt_stops_the_phases_then_tears_down_and_writes_results(
-        tmp_path: Path) -> None:
-    holder: list[MemoryBackend] = []
-    runner = make_runner(tmp_path, holder)
-    runner.config.time_limit = 30
-    task = asyncio.create_task(runner.run())
-    await asyncio.sleep(0.5)
-    runner.interrupt()  # what the SIGINT handler does
-    outcome = await asyncio.wait_for(task, 10)
-    assert outcome.incomplete and outcome.exit_code == 130
-    assert holder[0].torn_down == 1
-    assert (runner.folder.path / "results.json").exists()
 
 
 async def test_interrupt_during_teardown_does_not_cut_it_short(tmp_path: Path) -> None:
