@@ -28,6 +28,7 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 BASE_REPO = "quorumlab-base"
 RECIPE_VERSION = "1"  # bump when the recipe below changes in a way the hash misses
 PYTHON_TAG = "311"  # bookworm's python3 is 3.11
+GLIBC = (2, 36)  # bookworm's C library: the newest manylinux wheels it runs
 
 
 class ImageBuildError(RuntimeError):

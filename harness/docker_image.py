@@ -13,16 +13,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 
 from harness.docker_bootstrap import (
+    BASE_REPO,
+    GLIBC,
     PYTHON_TAG,
     ImageBuildError,
     bootstrap_base,
@@ -37,7 +41,11 @@ REPLICA_DEPS = ("aiohttp", "orjson")  # what the replica imports beyond the stdl
 # Project files that go into the image (and so into its tag's hash).
 PROJECT_FILES = ("pyproject.toml",)
 PROJECT_PACKAGES = ("replica",)
-_PIP_PLATFORMS = {"amd64": "manylinux_2_28_x86_64", "arm64": "manylinux_2_28_aarch64"}
+_WHEEL_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
+# The oldest glibc a manylinux wheel can target per architecture, and the
+# legacy names (PEP 513/571/599) that stand for some of those glibc versions.
+_OLDEST_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 
 
 def project_root() -> Path:
@@ -120,27 +128,85 @@ def resolve_base(client: docker.DockerClient, base: str, progress: Progress) -> 
     return bootstrap_base(client, progress)
 
 
-def _python_tag(client: docker.DockerClient, base: str) -> str:
-    """`311`-style version of the base's python3 (its wheels must match it)."""
+@dataclass(frozen=True)
+class WheelTarget:
+    """What a wheel must fit to run in the base: its Python and its C library."""
+
+    python_tag: str  # "311"
+    glibc: tuple[int, int]  # (2, 36)
+    arch: str  # "x86_64"
+
+    def platforms(self) -> list[str]:
+        """Every manylinux platform tag this glibc runs, newest first.
+
+        A registry tags a wheel with the oldest glibc it needs (orjson >= 3.9 only
+        as manylinux_2_17 / manylinux2014, others as manylinux_2_28), and pip does
+        not widen an explicit --platform, so a single tag silently loses packages.
+        """
+        major, newest = self.glibc
+        oldest = _OLDEST_GLIBC_MINOR.get(self.arch, 17)
+        tags = []
+        for minor in range(newest, oldest - 1, -1):
+            tags.append(f"manylinux_{major}_{minor}_{self.arch}")
+            if minor in _LEGACY_MANYLINUX and major == 2:
+                tags.append(f"{_LEGACY_MANYLINUX[minor]}_{self.arch}")
+        return tags
+
+
+def _wheel_target(client: docker.DockerClient, base: str) -> WheelTarget:
+    """The base's python3 version and glibc (its wheels must match both)."""
+    arch = _WHEEL_ARCH.get(host_arch())
+    if arch is None:
+        raise ImageBuildError(f"no wheel platform known for architecture {host_arch()}")
     if base.startswith("quorumlab-base:"):
-        return PYTHON_TAG
-    out = client.containers.run(
-        base, ["python3", "-c", "import sys; print('%d%d' % sys.version_info[:2])"],
-        remove=True, network_disabled=True,
-    )
-    return out.decode().strip()
+        return WheelTarget(PYTHON_TAG, GLIBC, arch)
+    probe = ("import platform, sys; "
+             "print('%d%d' % sys.version_info[:2], platform.libc_ver()[1])")
+    out = client.containers.run(base, ["python3", "-c", probe], remove=True,
+                                network_disabled=True).decode().split()
+    try:
+        python_tag, libc = out[0], tuple(int(x) for x in out[1].split(".")[:2])
+    except (IndexError, ValueError):
+        raise ImageBuildError(f"base {base}: cannot tell its Python and glibc "
+                              f"(python3 printed {' '.join(out)!r})") from None
+    return WheelTarget(python_tag, (libc[0], libc[1]), arch)
 
 
-def _pip(args: list[str], what: str, progress: Progress) -> None:
-    progress.detail(what)
+def _pip(args: list[str]) -> str | None:
+    """Run the host's pip; None on success, else its output (errors included)."""
     proc = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = (proc.stderr + proc.stdout).strip().splitlines()
-        errors = [line.strip() for line in lines if line.strip().lower().startswith("error")]
-        raise ImageBuildError(f"{what} failed: {(errors or lines or ['?'])[-1]}")
+    return None if proc.returncode == 0 else proc.stderr + proc.stdout
 
 
-def _make_wheels(root: Path, wheels: Path, python_tag: str, progress: Progress) -> None:
+def _last_error(output: str) -> str:
+    """The line of pip's output that says what went wrong."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return (errors or lines or ["?"])[-1]
+
+
+def _download_wheels(pins: list[str], target: WheelTarget, wheels: Path,
+                     progress: Progress) -> None:
+    """pip download the pinned dependencies as wheels for `target`, or say which is missing."""
+    platforms = target.platforms()
+    args = ["download", "-q", "--only-binary=:all:", "--python-version", target.python_tag,
+            "--implementation", "cp", "--abi", f"cp{target.python_tag}", "-d", str(wheels)]
+    for platform_tag in platforms:
+        args += ["--platform", platform_tag]
+    progress.detail(f"pip download {' '.join(pins)}")
+    output = _pip([*args, *pins])
+    if output is None:
+        return
+    missing = re.search(r"No matching distribution found for (\S+)", output)
+    if missing:
+        raise ImageBuildError(
+            f"no wheel of {missing.group(1)} on the package index for the image: tried "
+            f"cp{target.python_tag} wheels for glibc {target.glibc[0]}.{target.glibc[1]} "
+            f"{target.arch} ({platforms[-1]} to {platforms[0]}) and pure-Python ones")
+    raise ImageBuildError(f"pip download {' '.join(pins)} failed: {_last_error(output)}")
+
+
+def _make_wheels(root: Path, wheels: Path, target: WheelTarget, progress: Progress) -> None:
     """The replica's wheel and its dependencies' wheels for the base's Python."""
     progress.step("building the replica wheel and downloading its dependencies' wheels")
     with tempfile.TemporaryDirectory(prefix="quorumlab-src-") as tmp:
@@ -152,15 +218,11 @@ def _make_wheels(root: Path, wheels: Path, python_tag: str, progress: Progress) 
         # pyproject names README.md as the long description; the image needs none,
         # and leaving it out of the hash spares a rebuild per README edit.
         (src / "README.md").write_text("quorumlab replica\n")
-        _pip(["wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
-             "pip wheel (replica)", progress)
-    platform_tag = _PIP_PLATFORMS.get(host_arch())
-    if platform_tag is None:
-        raise ImageBuildError(f"no wheel platform known for architecture {host_arch()}")
-    _pip(["download", "-q", "--only-binary=:all:", "--python-version", python_tag,
-          "--implementation", "cp", "--abi", f"cp{python_tag}", "--platform", platform_tag,
-          "-d", str(wheels), *_dep_pins()],
-         f"pip download {' '.join(_dep_pins())} for cp{python_tag}", progress)
+        progress.detail("pip wheel (replica)")
+        output = _pip(["wheel", "-q", "--no-deps", "-w", str(wheels), str(src)])
+        if output is not None:
+            raise ImageBuildError(f"pip wheel (replica) failed: {_last_error(output)}")
+    _download_wheels(_dep_pins(), target, wheels, progress)
 
 
 def _docker_build(client: docker.DockerClient, context: Path, base: str, tag: str,
@@ -203,7 +265,7 @@ def ensure_image(base: str = "auto", client: docker.DockerClient | None = None,
             shutil.copytree(root / "docker", context,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             (context / "wheels").mkdir()
-            _make_wheels(root, context / "wheels", _python_tag(client, base_ref), progress)
+            _make_wheels(root, context / "wheels", _wheel_target(client, base_ref), progress)
             _docker_build(client, context, base_ref, tag, progress)
         progress.step(f"built {tag}")
         _remove_older(client, tag)
@@ -218,3 +280,14 @@ def _remove_older(client: docker.DockerClient, keep: str) -> None:
         for tag in image.tags:
             with contextlib.suppress(docker.errors.APIError):  # in use by a container
                 client.images.remove(tag)
+
+
+def remove_images(client: docker.DockerClient) -> list[str]:
+    """Remove every replica and bootstrapped base image (the next build starts from nothing)."""
+    removed = []
+    for repo in (IMAGE_REPO, BASE_REPO):
+        for image in client.images.list(name=repo):
+            for tag in image.tags:
+                client.images.remove(tag, force=True)
+                removed.append(tag)
+    return removed

@@ -13,6 +13,7 @@ def build(args: argparse.Namespace) -> int:
 
     from harness.docker_bootstrap import ImageBuildError
     from harness.docker_image import ensure_image
+    from harness.docker_resources import docker_error_line
 
     try:
         tag = ensure_image(base=args.base)
@@ -20,10 +21,26 @@ def build(args: argparse.Namespace) -> int:
         sys.stderr.write(f"quorumlab image build: {exc}\n")
         return EXIT_HARNESS_FAILURE
     except docker.errors.DockerException as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"quorumlab image build: Docker is not usable: {first}\n")
+        sys.stderr.write(f"quorumlab image build: Docker is not usable: {docker_error_line(exc)}\n")
         return EXIT_HARNESS_FAILURE
     print(tag)
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    import docker
+    import docker.errors
+
+    from harness.docker_image import remove_images
+    from harness.docker_resources import docker_error_line
+
+    try:
+        removed = remove_images(docker.from_env(timeout=60))
+    except docker.errors.DockerException as exc:
+        sys.stderr.write(
+            f"quorumlab image remove: Docker is not usable: {docker_error_line(exc)}\n")
+        return EXIT_HARNESS_FAILURE
+    print(f"{len(removed)} images removed" + "".join(f"\n  {tag}" for tag in removed))
     return 0
 
 
@@ -40,3 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build_parser.add_argument("--base", default="auto", metavar="auto|NAME",
                               help="base image (default: auto)")
     build_parser.set_defaults(func=build)
+    remove_parser = actions.add_parser(
+        "remove", help="remove the replica and base images (the next build starts cold)",
+        description="Remove every quorumlab-replica and quorumlab-base image, even one a "
+        "stopped container uses, so that the next build starts from nothing.")
+    remove_parser.set_defaults(func=remove)

@@ -13,7 +13,7 @@ import pytest
 
 from harness.backends.base import ClusterSpec
 from harness.backends.docker import DockerBackend
-from harness.docker_image import ensure_image
+from harness.docker_image import ensure_image, remove_images
 from harness.docker_progress import Progress
 from harness.docker_resources import remove_labelled
 
@@ -46,10 +46,7 @@ def replica_image(docker_client: docker.DockerClient) -> str:
     QUORUMLAB_COLD_IMAGE=1 removes the cached images first, to time a cold build.
     """
     if os.environ.get("QUORUMLAB_COLD_IMAGE") == "1":
-        for repo in ("quorumlab-replica", "quorumlab-base"):
-            for image in docker_client.images.list(name=repo):
-                for tag in image.tags:
-                    docker_client.images.remove(tag, force=True)
+        remove_images(docker_client)
     return ensure_image(client=docker_client, progress=Progress())
 
 

@@ -13,11 +13,13 @@ import pytest
 
 from harness.docker_bootstrap import (
     DEFAULT_MIRROR,
+    ImageBuildError,
     apt_sources,
     base_tag,
     debian_mirror,
 )
-from harness.docker_image import image_tag
+from harness.docker_image import WheelTarget, _download_wheels, image_tag
+from harness.docker_progress import Progress
 from harness.docker_resources import free_subnets, resource_name
 from harness.docker_rules import delay_rules_script, partition_script
 
@@ -107,3 +109,26 @@ def test_delay_rules_drop_before_queueing_and_only_for_peers() -> None:
     assert "-d 10.213.0.11 -m statistic --mode random --probability 0.250000 -j DROP" in lines[1]
     assert "-d 10.213.0.11 -j NFQUEUE" in lines[2]
     assert len(delay_rules_script(["10.213.0.11"], delay_ms=20, loss=0).splitlines()) == 3
+
+
+def test_wheel_platforms_cover_every_manylinux_tag_the_glibc_runs() -> None:
+    tags = WheelTarget("311", (2, 36), "x86_64").platforms()
+    # orjson >= 3.9 ships cp311 wheels only as manylinux_2_17 / manylinux2014
+    for needed in ("manylinux_2_36_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
+                   "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"):
+        assert needed in tags
+    assert "manylinux_2_37_x86_64" not in tags  # would not load on bookworm's glibc
+    assert tags[0] == "manylinux_2_36_x86_64"  # newest first: pip prefers the best fit
+    arm = WheelTarget("311", (2, 36), "aarch64").platforms()
+    assert "manylinux_2_17_aarch64" in arm and "manylinux2014_aarch64" in arm
+    assert "manylinux_2_16_aarch64" not in arm  # aarch64 wheels start at glibc 2.17
+
+
+def test_a_pinned_version_without_a_wheel_is_one_line_naming_it(tmp_path: Path) -> None:
+    # Real pip against the real index (reachable here): orjson 0.0.1 never existed.
+    target = WheelTarget("311", (2, 36), "x86_64")
+    with pytest.raises(ImageBuildError) as caught:
+        _download_wheels(["orjson==0.0.1"], target, tmp_path, Progress(quiet=True))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "orjson==0.0.1" in message and "manylinux_2_36_x86_64" in message
