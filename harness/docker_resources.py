@@ -1,8 +1,10 @@
 """Labels, names and addresses of a run's Docker resources, and their removal.
 
 Every container, network and volume a run creates carries the label
-`quorumlab.run=<run id>`, so a crashed run can always be found and removed by
-label alone (`quorumlab cleanup`), whatever state the harness died in.
+`quorumlab.run=<run id>` and `quorumlab.owner=<host:pid:start>` (harness.owner),
+so a crashed run can always be found by label alone, whatever state the harness
+died in, and removed once its owner is provably gone (the reaper,
+`quorumlab cleanup`) without touching a live run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from harness.owner import Owner
+
 RUN_LABEL = "quorumlab.run"
+OWNER_LABEL = "quorumlab.owner"
 NODE_LABEL = "quorumlab.node"
 ROLE_LABEL = "quorumlab.role"
 # Where run subnets are carved from: a /16 private range rarely used by hosts.
@@ -31,8 +36,9 @@ def resource_name(run_id: str, *parts: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", raw)
 
 
-def labels(run_id: str, **extra: str) -> dict[str, str]:
-    return {RUN_LABEL: run_id, **{f"quorumlab.{k}": v for k, v in extra.items()}}
+def labels(run_id: str, owner: Owner, **extra: str) -> dict[str, str]:
+    return {RUN_LABEL: run_id, OWNER_LABEL: owner.to_label(),
+            **{f"quorumlab.{k}": v for k, v in extra.items()}}
 
 
 def _host_routes(proc_route: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
@@ -125,3 +131,43 @@ def list_labelled(client: docker.DockerClient, run_id: str | None = None) -> lis
         + [f"network {n.name}" for n in client.networks.list(filters=flt)]
         + [f"volume {v.name}" for v in client.volumes.list(filters=flt)]
     )
+
+
+def _labels_of(attrs: dict) -> dict[str, str]:
+    """A resource's labels: top level for networks and volumes, under Config for containers."""
+    return attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
+
+
+def run_owners(client: docker.DockerClient) -> dict[str, set[Owner | None]]:
+    """Every run with a labelled resource, and the owners its resources record.
+
+    None stands for a resource without an owner label (made by an older
+    harness) or with one that is not ours to parse.
+    """
+    flt = {"filters": {"label": RUN_LABEL}}
+    found: dict[str, set[Owner | None]] = {}
+    for listing in (client.containers.list(all=True, **flt), client.networks.list(**flt),
+                    client.volumes.list(**flt)):
+        for resource in listing:
+            tags = _labels_of(resource.attrs)
+            owner = tags.get(OWNER_LABEL)
+            found.setdefault(tags.get(RUN_LABEL, "?"), set()).add(
+                Owner.from_label(owner) if owner else None)
+    return found
+
+
+def orphaned_runs(client: docker.DockerClient, unowned: bool) -> list[str]:
+    """Runs whose every recorded owner is dead (with `unowned`, also runs that record none)."""
+    orphans = []
+    for run_id, owners in sorted(run_owners(client).items()):
+        known = [owner for owner in owners if owner is not None]
+        if any(owner.alive() for owner in known):
+            continue
+        if known or unowned:
+            orphans.append(run_id)
+    return orphans
+
+
+def docker_error_line(exc: BaseException) -> str:
+    """The first line of a Docker SDK error, for a one-line message."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

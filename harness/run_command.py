@@ -20,7 +20,7 @@ import orjson
 from rich.console import Console
 
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
-from harness.backends import docker_available, resolve_backend_name
+from harness.backends import docker_available
 from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import EXIT_INTERRUPTED, Runner, RunOutcome
@@ -152,10 +152,8 @@ def run_command(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
-    # A host command cannot run inside the replica image: auto means local then.
-    backend = ("local" if config.replica_cmd and config.backend == "auto"
-               else resolve_backend_name(config.backend))
-    if backend == "docker" and not docker_available():
+    backend = choose_backend(config)
+    if backend is None:
         sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
                          "or start dockerd), or use --backend local\n")
         return EXIT_HARNESS_FAILURE
@@ -169,6 +167,37 @@ def run_command(args: argparse.Namespace) -> int:
         if outcome.exit_code == EXIT_INTERRUPTED:
             break
     return worst
+
+
+def choose_backend(config: RunConfig) -> str | None:
+    """The backend this run uses; None when --backend docker has no daemon.
+
+    auto means "it works": docker when a daemon answers and the replica image
+    can be made ready (built now if missing), else local, with one line saying
+    why. A named backend is taken as asked, so its failure stays an error.
+    """
+    if config.backend == "local":
+        return "local"
+    if config.backend == "docker":
+        return "docker" if docker_available() else None
+    if config.replica_cmd:  # a host command cannot run inside the replica image
+        return "local"
+    if not docker_available():
+        return "local"
+    import docker.errors
+
+    from harness.docker_bootstrap import ImageBuildError
+    from harness.docker_image import ensure_image
+    from harness.docker_resources import docker_error_line
+
+    try:
+        ensure_image()
+    except (ImageBuildError, docker.errors.DockerException) as exc:
+        reason = str(exc) if isinstance(exc, ImageBuildError) else docker_error_line(exc)
+        sys.stderr.write(f"quorumlab run: warning: the docker backend is not ready ({reason}); "
+                         "running on the local backend instead\n")
+        return "local"
+    return "docker"
 
 
 def _worse(a: int, b: int) -> int:

@@ -52,7 +52,8 @@ def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
                 f"unknown nemesis {name!r}; choose from {', '.join(KINDS)}, or all, none"
             )
         if n_nodes is not None and n_nodes < MIN_NODES[name]:
-            raise ValueError(f"nemesis {name!r} needs at least {MIN_NODES[name]} nodes")
+            raise ValueError(f"--nemesis {name} needs --nodes {MIN_NODES[name]} or more "
+                             f"(got --nodes {n_nodes})")
         if name not in kinds:
             kinds.append(name)
     return kinds

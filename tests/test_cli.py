@@ -38,6 +38,12 @@ def test_bad_run_values_are_one_line_errors_exit_254() -> None:
         assert proc.stderr.count("\n") == 1 and "error" in proc.stderr, args
 
 
+def test_too_few_nodes_for_the_nemesis_names_nodes() -> None:
+    proc = run_cli("run", "--nodes", "0")
+    assert proc.returncode == 254
+    assert proc.stderr.count("\n") == 1 and "--nodes" in proc.stderr
+
+
 def test_docker_backend_without_a_daemon_is_one_line_exit_255(tmp_path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
     proc = run_cli("run", "--backend", "docker", "--store-dir", str(tmp_path), env=env)

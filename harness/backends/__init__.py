@@ -21,12 +21,6 @@ def docker_available() -> bool:
         return False
 
 
-def resolve_backend_name(name: str) -> str:
-    if name != "auto":
-        return name
-    return "docker" if docker_available() else "local"
-
-
 def create_backend(name: str, spec: ClusterSpec) -> Backend:
     """Instantiate the backend called `name` (local or docker)."""
     if name == "local":

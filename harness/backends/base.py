@@ -11,6 +11,8 @@ import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.owner import Owner
+
 Grudge = dict[str, set[str]]
 """A partition: node -> the set of nodes whose traffic it drops (directed)."""
 
@@ -37,6 +39,9 @@ class ClusterSpec:
     # node's network position, so its clients suffer that node's partitions.
     mode: str = "coordinator"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Who keeps the cluster alive: recorded on every resource, so that a sweeper
+    # removes them once this process is gone (the controller, by default).
+    owner: Owner = field(default_factory=Owner.current)
 
 
 class Backend(abc.ABC):

@@ -35,6 +35,7 @@ from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Backend, ClusterSpec, Grudge
 from harness.docker_image import ensure_image
+from harness.docker_reaper import ensure_reaper
 from harness.docker_resources import (
     free_ports,
     free_subnets,
@@ -144,6 +145,7 @@ class DockerBackend(Backend):
                 f"at most {AGENT_HOST_BASE - NODE_HOST_BASE} nodes fit the run's /24")
         if self.image is None:
             self.image = await asyncio.to_thread(ensure_image, self.base, self.client)
+        ensure_reaper()  # sweeps the run if this process dies without a teardown
         network = await self._create_network()
         subnet = ipaddress.ip_network(network.attrs["IPAM"]["Config"][0]["Subnet"])
         hosts = list(subnet.hosts())
@@ -159,6 +161,7 @@ class DockerBackend(Backend):
         try:
             await _all_or_none(self._create(m, network.name) for m in self._members.values())
             await _all_or_none(self._start_container(m) for m in self._members.values())
+            ensure_reaper()  # again: one that was exiting idle may have missed the run
         except BaseException:
             self._setup_broken = True  # API calls cut off may still land in their threads
             raise
@@ -175,7 +178,7 @@ class DockerBackend(Backend):
                 try:
                     network = await asyncio.to_thread(
                         self.client.networks.create, name, driver="bridge", ipam=ipam,
-                        labels=labels(self.spec.run_id),
+                        labels=labels(self.spec.run_id, self.spec.owner),
                         options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
                         check_duplicate=True)
                 except docker.errors.APIError as exc:
@@ -209,7 +212,7 @@ class DockerBackend(Backend):
 
     async def _create(self, member: Member, network: str) -> None:
         api = self.client.api
-        run_labels = labels(self.spec.run_id, node=member.node, role=member.role)
+        run_labels = labels(self.spec.run_id, self.spec.owner, node=member.node, role=member.role)
         binds = []
         if member.role == "node":
             volume = resource_name(self.spec.run_id, member.node, "data")
