@@ -151,12 +151,17 @@ async def test_teardown_and_cleanup_leave_nothing_labelled(
 async def test_a_dead_owners_cluster_is_reaped_and_a_live_one_survives_cleanup(
         make_cluster: MakeCluster, docker_client: docker.DockerClient) -> None:
     live = await make_cluster(size=2)
-    gone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    owner = Owner.of(gone.pid)
-    assert owner is not None
-    gone.kill()
-    gone.wait()
-    orphan = await make_cluster(size=2, owner=owner)  # as if made for a process now dead
+    keeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        owner = Owner.of(keeper.pid)
+        assert owner is not None
+        orphan = await make_cluster(size=2, owner=owner)  # a cluster this process keeps
+        await wait_cluster(orphan)
+        await asyncio.sleep(3)  # a reaper pass or more: a live owner's run stays
+        assert len(list_labelled(docker_client, orphan.spec.run_id)) == 5
+    finally:
+        keeper.kill()
+        keeper.wait()
     deadline = time.monotonic() + 30
     while list_labelled(docker_client, orphan.spec.run_id) and time.monotonic() < deadline:
         await asyncio.sleep(0.5)

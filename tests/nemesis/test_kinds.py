@@ -26,7 +26,7 @@ def test_bad_name_is_one_line_error() -> None:
 def test_cluster_size_filters_all_and_rejects_explicit() -> None:
     assert "partition-ring" not in parse_nemesis("all", n_nodes=3)
     assert "partition-halves" in parse_nemesis("all", n_nodes=3)
-    with pytest.raises(ValueError, match="at least 4 nodes"):
+    with pytest.raises(ValueError, match="needs --nodes 4 or more"):
         parse_nemesis("partition-ring", n_nodes=3)
 
 
