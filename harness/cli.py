@@ -14,6 +14,7 @@ from checkers.result import EXIT_BAD_INPUT
 
 SUBCOMMAND_MODULES = (
     "harness.run_command",
+    "harness.matrix_command",
     "checkers.cli",
     "harness.image_command",
     "harness.cleanup_command",
