@@ -186,9 +186,9 @@ def choose_backend(config: RunConfig) -> str | None:
         return "local"
     import docker.errors
 
-    from harness.docker_bootstrap import ImageBuildError
-    from harness.docker_image import ensure_image
-    from harness.docker_resources import docker_error_line
+    from harness.backends.docker.bootstrap import ImageBuildError
+    from harness.backends.docker.image import ensure_image
+    from harness.backends.docker.resources import docker_error_line
 
     try:
         ensure_image()

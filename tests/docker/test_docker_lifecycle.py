@@ -17,7 +17,7 @@ import pytest
 from conftest import MakeCluster
 from docker_helpers import connect_ms, exec_out, wait_cluster, wait_http
 
-from harness.docker_resources import RUN_LABEL, list_labelled
+from harness.backends.docker.resources import RUN_LABEL, list_labelled
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ async def test_setup_failing_halfway_still_tears_down_everything(
 
     from harness.backends.base import ClusterSpec
     from harness.backends.docker import DockerBackend
-    from harness.docker_resources import remove_labelled
+    from harness.backends.docker.resources import remove_labelled
 
     create = DockerBackend._create
 

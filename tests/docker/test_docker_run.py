@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.docker_resources import RUN_LABEL, list_labelled, remove_labelled
+from harness.backends.docker.resources import RUN_LABEL, list_labelled, remove_labelled
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]

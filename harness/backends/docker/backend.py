@@ -34,9 +34,9 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from harness.backends.base import Backend, ClusterSpec, Grudge
-from harness.docker_image import ensure_image
-from harness.docker_reaper import ensure_reaper
-from harness.docker_resources import (
+from harness.backends.docker.image import ensure_image
+from harness.backends.docker.reaper import ensure_reaper
+from harness.backends.docker.resources import (
     free_ports,
     free_subnets,
     labels,
@@ -44,7 +44,7 @@ from harness.docker_resources import (
     resource_name,
     used_networks,
 )
-from harness.docker_rules import (
+from harness.backends.docker.rules import (
     QDELAY_PID,
     delay_rules_script,
     init_script,

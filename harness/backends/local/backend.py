@@ -2,7 +2,7 @@
 
 Each node runs in its own process group (``start_new_session``), so kill,
 pause and teardown reach everything it spawned. Node ``i`` reaches node ``j``
-only through the link proxy ``i -> j`` (harness/proxy.py): its ``--peers`` entry
+only through the link proxy ``i -> j`` (proxy.py): its ``--peers`` entry
 for ``j`` is that proxy's address, its own entry is its real address. In client
 mode a fan-out agent per node lives at that node's network position: it is
 given the node's very peer list, so it suffers the node's partitions. Clients
@@ -29,9 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends.base import Backend, ClusterSpec, Grudge
-from harness.proxy import LOCALHOST, LinkProxies
+from harness.backends.local.proxy import LOCALHOST, LinkProxies
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no clash with outgoing sockets
 EXIT_WAIT_S = 5.0
 PR_SET_PDEATHSIG = 1
