@@ -12,16 +12,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # the object API needs no display or pyplot state
 
 from checkers.history import NEMESIS, Event, Op, pair_ops
+from nemesis.kinds import KINDS
 
-FAULT_STARTS = {"kill": "kill", "pause": "pause", "start-partition": "partition",
-                "start-delay": "delay", "skew-clock": "clock"}
-FAULT_STOPS = {"start": "kill", "resume": "pause", "stop-partition": "partition",
-               "stop-delay": "delay", "reset-clock": "clock"}
+# What each nemesis event opens or closes, and its colour: from the fault kinds.
+FAULT_STARTS = {kind.events[0]: kind.label for kind in KINDS.values()}
+FAULT_STOPS = {kind.events[1]: kind.label for kind in KINDS.values()}
+FAULT_COLOURS = {kind.label: kind.colour for kind in KINDS.values()}
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
 
 
 def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, float, str]]:
-    """(start s, stop s, kind) of every fault, from the nemesis's events."""
+    """(start s, stop s, label) of every fault, from the nemesis's events."""
     opened: dict[str, float] = {}
     windows = []
     for event in events:
@@ -38,10 +39,8 @@ def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, floa
 
 
 def _shade(axes: Axes, windows: list[tuple[float, float, str]]) -> None:
-    colours = {"kill": "tab:red", "pause": "tab:purple", "partition": "tab:blue",
-               "delay": "tab:olive", "clock": "tab:cyan"}
-    for start, stop, kind in windows:
-        axes.axvspan(start, stop, color=colours[kind], alpha=0.12, lw=0)
+    for start, stop, label in windows:
+        axes.axvspan(start, stop, color=FAULT_COLOURS[label], alpha=0.12, lw=0)
 
 
 def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
@@ -71,8 +70,9 @@ def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path)
     axes.set_xlabel("time (s)")
     axes.set_ylabel("latency (ms)")
     axes.legend(loc="upper right", fontsize="small", markerscale=3)
-    axes.set_title("Latency per op (faults shaded: red kill, purple pause, blue partition, "
-                   "olive delay, cyan clock)")
+    legend = ", ".join(f"{colour.removeprefix('tab:')} {label}"
+                       for label, colour in FAULT_COLOURS.items())
+    axes.set_title(f"Latency per op (faults shaded: {legend})")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     return path

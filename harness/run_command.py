@@ -20,12 +20,13 @@ import orjson
 from rich.console import Console
 
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
-from harness.backends import docker_available
+from harness.backends import backend_class, docker_available
 from harness.config import ConfigError, RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import EXIT_INTERRUPTED, Runner, RunOutcome
 from harness.verdict import finish_run, print_summary
-from nemesis.kinds import parse_nemesis
+from nemesis.faults import TARGET_CHOICES
+from nemesis.kinds import check_capabilities, nemesis_help, parse_nemesis
 
 EPILOG = """\
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure
@@ -87,14 +88,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     faults = p.add_argument_group("nemesis")
     faults.add_argument("--nemesis", default="kill,partition-halves,partition-isolate,"
                         "partition-ring,partition-bridge",
-                        help="comma list of kill, pause, partition-halves, "
-                             "partition-isolate, partition-ring, partition-bridge, "
-                             "partition-random, delay (10±10 ms, 40%% loss between "
-                             "nodes), clock-skew; or all, or none (default %(default)s)")
+                        help="comma list of fault kinds ("
+                             + nemesis_help().replace("%", "%%")
+                             + "); or all, or none (default %(default)s)")
     faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
                         help="seconds between fault and heal, jittered (default %(default)s)")
-    faults.add_argument("--nemesis-targets", choices=["one", "minority", "majority", "all"],
-                        help="how many nodes a kill or pause hits (default: random choice)")
+    faults.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
+                        help="how many nodes a kill, pause or clock skew hits "
+                             "(default: random choice)")
     faults.add_argument("--seed", type=int, default=None,
                         help="seed of the workload and fault schedule (default: random; "
                              "recorded in config.json)")
@@ -157,6 +158,11 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
                          "or start dockerd), or use --backend local\n")
         return EXIT_HARNESS_FAILURE
+    try:  # before any cluster starts: a fault the backend cannot cause is a bad option
+        check_capabilities(config.nemesis, backend_class(backend).CAPABILITIES, backend)
+    except ValueError as exc:
+        sys.stderr.write(f"quorumlab run: error: {exc}\n")
+        return EXIT_BAD_INPUT
     worst = 0
     for attempt in range(config.test_count):
         run_config = config if attempt == 0 else RunConfig.from_dict(

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nemesis import faults
-from nemesis.faults import Fault, majority, make_fault
+from nemesis.faults import Fault, majority
+from nemesis.kinds import KINDS
 
 
 def nodes_of(n: int) -> list[str]:
@@ -114,7 +115,7 @@ def test_random_target_choice_uses_every_size() -> None:
 
 
 def test_make_fault_and_describe() -> None:
-    fault = make_fault("partition-isolate", nodes_of(3), random.Random(0))
+    fault = KINDS["partition-isolate"].decide(nodes_of(3), random.Random(0), None)
     described = fault.describe()
     assert described["kind"] == "partition-isolate"
     assert described["nodes"] == ["n1", "n2", "n3"]

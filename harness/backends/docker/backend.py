@@ -33,7 +33,7 @@ import docker
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
-from harness.backends.base import Backend, ClusterSpec, Grudge
+from harness.backends.base import Backend, ClusterSpec
 from harness.backends.docker.image import ensure_image
 from harness.backends.docker.reaper import ensure_reaper
 from harness.backends.docker.resources import (
@@ -53,6 +53,7 @@ from harness.backends.docker.rules import (
     stop_delay_script,
     wait_for_file_script,
 )
+from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 PORT = 8000
 DATA_DIR = "/data"
@@ -89,6 +90,8 @@ class LinkDelay:
 
 class DockerBackend(Backend):
     """Backend on the local Docker Engine (see the module docstring)."""
+
+    CAPABILITIES = frozenset({ProcessControl, NetworkFaults, ClockControl})
 
     def __init__(self, spec: ClusterSpec, image: str | None = None, base: str = "auto",
                  client: docker.DockerClient | None = None) -> None:
@@ -374,7 +377,7 @@ class DockerBackend(Backend):
         if unknown:
             raise DockerBackendError(f"partition names unknown nodes: {sorted(unknown)}")
         async with self._lock:
-            self._grudge = {k: set(v) for k, v in grudge.items() if v}
+            self._grudge = {k: frozenset(v) for k, v in grudge.items() if v}
             await self._each_reachable(
                 lambda m: self._exec(m, partition_script(self._drop_from(m))))
 

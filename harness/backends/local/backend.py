@@ -28,8 +28,15 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.backends.base import Backend, ClusterSpec, Grudge
+from harness.backends.base import Backend, ClusterSpec
 from harness.backends.local.proxy import LOCALHOST, LinkProxies
+from nemesis.capabilities import (
+    CapabilityT,
+    ClockControl,
+    Grudge,
+    NetworkFaults,
+    ProcessControl,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no clash with outgoing sockets
@@ -68,12 +75,38 @@ def free_port(taken: set[int], rng: random.Random) -> int:
     raise RuntimeError("no free port found on 127.0.0.1")
 
 
+class ProxiedNetwork:
+    """The local backend's network faults: what its link proxies cut or slow."""
+
+    def __init__(self, links: LinkProxies, nodes: tuple[str, ...]) -> None:
+        self._links = links
+        self._nodes = frozenset(nodes)
+
+    async def partition(self, grudge: Grudge) -> None:
+        unknown = (set(grudge) | set().union(*grudge.values())) - self._nodes
+        if unknown:
+            raise ValueError(f"grudge names unknown nodes: {', '.join(sorted(unknown))}")
+        await self._links.partition(grudge)
+
+    async def heal(self) -> None:
+        await self._links.heal()
+
+    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
+                             loss: float = 0.0) -> None:
+        self._links.set_delay(delay_ms / 1000, jitter_ms / 1000, loss)
+
+    async def clear_link_delay(self) -> None:
+        self._links.clear_delay()
+
+
 class LocalBackend(Backend):
     """Nodes as local processes, links through harness-owned proxies.
 
-    ``proxies=False`` wires nodes to each other directly: no network faults,
-    but nothing between the nodes either (used to measure what proxies cost).
+    ``proxies=False`` wires nodes to each other directly: nothing between the
+    nodes (used to measure what proxies cost), so no network faults either.
     """
+
+    CAPABILITIES = frozenset({ProcessControl, NetworkFaults, ClockControl})
 
     def __init__(self, spec: ClusterSpec, *, proxies: bool = True) -> None:
         if spec.mode not in ("coordinator", "client"):
@@ -88,7 +121,13 @@ class LocalBackend(Backend):
         self._every_process: list[subprocess.Popen[bytes]] = []
         self._paused: set[str] = set()
         self._links = LinkProxies()
+        self._network = ProxiedNetwork(self._links, spec.nodes) if proxies else None
         _LIVE.add(self)
+
+    def capability(self, kind: type[CapabilityT]) -> CapabilityT | None:
+        if kind is NetworkFaults:
+            return self._network  # type: ignore[return-value]
+        return super().capability(kind)
 
     # paths
     def log_path(self, name: str) -> Path:
@@ -177,25 +216,7 @@ class LocalBackend(Backend):
             _kill_group(self._nodes[node], signal.SIGCONT)
             self._paused.discard(node)
 
-    # network faults
-    async def partition(self, grudge: Grudge) -> None:
-        self._need_proxies("partitions")
-        unknown = (set(grudge) | set().union(*grudge.values())) - set(self.spec.nodes)
-        if unknown:
-            raise ValueError(f"grudge names unknown nodes: {', '.join(sorted(unknown))}")
-        await self._links.partition(grudge)
-
-    async def heal(self) -> None:
-        await self._links.heal()
-
-    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
-                             loss: float = 0.0) -> None:
-        self._need_proxies("link delay and loss")
-        self._links.set_delay(delay_ms / 1000, jitter_ms / 1000, loss)
-
-    async def clear_link_delay(self) -> None:
-        self._links.clear_delay()
-
+    # clock
     async def skew_clock(self, node: str, offset_s: float) -> None:
         path = self.clock_file(node)
         tmp = path.with_suffix(".tmp")
@@ -254,10 +275,6 @@ class LocalBackend(Backend):
                 raise RuntimeError(f"cannot start {name}: {exc}") from None
         self._every_process.append(proc)
         return proc
-
-    def _need_proxies(self, what: str) -> None:
-        if not self.use_proxies:
-            raise NotImplementedError(f"{what} need the link proxies (proxies=False)")
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
