@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.backends.node_commands import TEMPLATE_FIELDS
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import check_kind
 
 MODES = ("coordinator", "client")
 BACKENDS = ("auto", "local", "docker")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-REPLICA_CMD_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
 
 
 class ConfigError(ValueError):
@@ -119,7 +119,7 @@ def _check(condition: bool, message: str) -> None:
 def _check_template(template: str) -> None:
     """A --replica-cmd template may use only the documented fields."""
     fields = re.findall(r"{([^{}]*)}", template)
-    unknown = sorted(set(fields) - set(REPLICA_CMD_FIELDS))
+    unknown = sorted(set(fields) - set(TEMPLATE_FIELDS))
     _check(not unknown, f"--replica-cmd: unknown field(s) {', '.join(unknown)}; "
-           f"allowed: {', '.join('{' + f + '}' for f in REPLICA_CMD_FIELDS)}")
+           f"allowed: {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
     _check("{listen}" in template, "--replica-cmd must contain {listen}")

@@ -15,7 +15,7 @@ import pytest
 from local_helpers import alive, get, group_members, network, wait_healthy
 
 from harness.backends.base import ClusterSpec
-from harness.backends.local.backend import LocalBackend, render_replica_cmd
+from harness.backends.local import LocalBackend
 from nemesis.capabilities import ClockControl, NetworkFaults, ProcessControl
 from nemesis.driver import apply
 from nemesis.kinds import KINDS
@@ -148,16 +148,6 @@ async def test_failed_setup_leaves_nothing(tmp_path: Path) -> None:
     assert len(started) == 2
     assert group_members(started) == []
     assert backend._links.links == {}
-
-
-def test_render_replica_cmd() -> None:
-    assert render_replica_cmd("run --id {id} --n {n}", id="n1", n=3) == [
-        "run", "--id", "n1", "--n", "3"]
-    with pytest.raises(ValueError, match=r"unknown placeholder \{port\}"):
-        render_replica_cmd("run {port}", id="n1")
-    # a field with spaces or quotes stays one argument
-    assert render_replica_cmd("run --data-dir {data_dir}", data_dir="/tmp/my runs/it's") == [
-        "run", "--data-dir", "/tmp/my runs/it's"]
 
 
 def test_no_process_left_by_this_module() -> None:

@@ -53,6 +53,7 @@ from harness.backends.docker.rules import (
     stop_delay_script,
     wait_for_file_script,
 )
+from harness.backends.node_commands import NodePlace, agent_command, node_command
 from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 PORT = 8000
@@ -195,23 +196,11 @@ class DockerBackend(Backend):
         return ",".join(f"{n}={self._node(n).ip}:{PORT}" for n in self.spec.nodes)
 
     def _command(self, member: Member) -> list[str]:
-        spec = self.spec
-        if member.role == "node" and spec.replica_cmd is not None:
-            return ["sh", "-c", spec.replica_cmd.format(
-                id=member.node, listen=f"0.0.0.0:{PORT}", peers=self._peers_arg(),
-                data_dir=DATA_DIR, n=spec.n, r=spec.r, w=spec.w)]
-        common = ["--listen", f"0.0.0.0:{PORT}", "--peers", self._peers_arg(),
-                  "--n", str(spec.n), "--r", str(spec.r), "--w", str(spec.w),
-                  "--request-timeout", str(spec.request_timeout)]
-        for bug in spec.bugs:
-            common += ["--bug", bug]
-        if spec.allow_weak_quorum:
-            common.append("--allow-weak-quorum")
+        listen = f"0.0.0.0:{PORT}"
         if member.role == "agent":
-            return ["python", "-m", "replica.agent", *common]
-        return ["python", "-m", "replica", "--id", member.node, *common,
-                "--data-dir", DATA_DIR, "--clock-offset-file", CLOCK_OFFSET_FILE,
-                "--anti-entropy-interval", str(spec.anti_entropy_interval)]
+            return agent_command(self.spec, "python", listen, self._peers_arg())
+        return node_command(self.spec, "python", NodePlace(
+            member.node, listen, self._peers_arg(), DATA_DIR, CLOCK_OFFSET_FILE))
 
     async def _create(self, member: Member, network: str) -> None:
         api = self.client.api

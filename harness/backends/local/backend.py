@@ -30,6 +30,7 @@ from pathlib import Path
 
 from harness.backends.base import Backend, ClusterSpec
 from harness.backends.local.proxy import LOCALHOST, LinkProxies
+from harness.backends.node_commands import NodePlace, agent_command, node_command
 from nemesis.capabilities import (
     CapabilityT,
     ClockControl,
@@ -42,21 +43,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no clash with outgoing sockets
 EXIT_WAIT_S = 5.0
 PR_SET_PDEATHSIG = 1
-TEMPLATE_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
-
-
-def render_replica_cmd(template: str, **fields: object) -> list[str]:
-    """Fill a ``--replica-cmd`` template; ValueError (one line) if it is malformed."""
-    try:
-        return shlex.split(template.format(**{name: shlex.quote(str(value))
-                                              for name, value in fields.items()}))
-    except KeyError as exc:
-        raise ValueError(
-            f"--replica-cmd: unknown placeholder {{{exc.args[0]}}}; "
-            f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
-        ) from None
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"--replica-cmd: {exc}") from None
 
 
 def free_port(taken: set[int], rng: random.Random) -> int:
@@ -225,39 +211,13 @@ class LocalBackend(Backend):
 
     # commands
     def _node_cmd(self, node: str) -> list[str]:
-        spec = self.spec
-        listen = f"{LOCALHOST}:{self._ports[node]}"
-        if spec.replica_cmd is not None:
-            return render_replica_cmd(
-                spec.replica_cmd, id=node, listen=listen, peers=self._peers[node],
-                data_dir=self.data_dir(node), n=spec.n, r=spec.r, w=spec.w)
-        cmd = [
-            sys.executable, "-m", "replica", "--id", node, "--listen", listen,
-            "--peers", self._peers[node], "--n", str(spec.n), "--r", str(spec.r),
-            "--w", str(spec.w), "--data-dir", str(self.data_dir(node)),
-            "--request-timeout", str(spec.request_timeout),
-            "--anti-entropy-interval", str(spec.anti_entropy_interval),
-            "--clock-offset-file", str(self.clock_file(node)),
-        ]
-        return cmd + self._protocol_flags()
+        return node_command(self.spec, sys.executable, NodePlace(
+            node, f"{LOCALHOST}:{self._ports[node]}", self._peers[node],
+            str(self.data_dir(node)), str(self.clock_file(node))))
 
     def _agent_cmd(self, home: str) -> list[str]:
-        """The reference fan-out agent (also in front of a --replica-cmd cluster:
-        it only speaks the internal API). It runs the protocol, so it gets the bugs."""
-        spec = self.spec
-        cmd = [
-            sys.executable, "-m", "replica.agent",
-            "--listen", f"{LOCALHOST}:{self._agent_ports[home]}",
-            "--peers", self._peers[home], "--n", str(spec.n), "--r", str(spec.r),
-            "--w", str(spec.w), "--request-timeout", str(spec.request_timeout),
-        ]
-        return cmd + self._protocol_flags()
-
-    def _protocol_flags(self) -> list[str]:
-        flags = [arg for bug in self.spec.bugs for arg in ("--bug", bug)]
-        if self.spec.allow_weak_quorum:
-            flags.append("--allow-weak-quorum")
-        return flags
+        return agent_command(self.spec, sys.executable,
+                             f"{LOCALHOST}:{self._agent_ports[home]}", self._peers[home])
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.spec.extra_env, "PYTHONUNBUFFERED": "1"}
