@@ -69,7 +69,8 @@ def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path)
     axes.set_yscale("log")
     axes.set_xlabel("time (s)")
     axes.set_ylabel("latency (ms)")
-    axes.legend(loc="upper right", fontsize="small", markerscale=3)
+    if axes.get_legend_handles_labels()[0]:  # no op completed: nothing to name
+        axes.legend(loc="upper right", fontsize="small", markerscale=3)
     legend = ", ".join(f"{colour.removeprefix('tab:')} {label}"
                        for label, colour in FAULT_COLOURS.items())
     axes.set_title(f"Latency per op (faults shaded: {legend})")

@@ -22,9 +22,10 @@ from rich.console import Console
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
 from harness.backends import backend_class, docker_available
 from harness.config import ConfigError, RunConfig
+from harness.outcome import EXIT_INTERRUPTED, RunOutcome
 from harness.run_folder import create_run_folder
-from harness.runner import EXIT_INTERRUPTED, Runner, RunOutcome
-from harness.verdict import finish_run, print_summary
+from harness.runner import Runner
+from harness.summary import print_summary
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import check_capabilities, nemesis_help, parse_nemesis
 
@@ -216,8 +217,7 @@ def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:
     """Run one test with SIGINT/SIGTERM turned into an orderly teardown."""
     folder = create_run_folder(Path(config.store_dir), config.name)
     runner = Runner(config, folder, backend,
-                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"),
-                    finish=finish_run)
+                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"))
     with harness_log(folder.path / "harness.log"):
         return asyncio.run(_run_interruptibly(runner))
 
