@@ -184,6 +184,26 @@ class PartitionRandom(_PartitionKind):
 
 
 @register
+class PartitionOneWay(_PartitionKind):
+    """Real networks fail one way (a bad NIC queue, an asymmetric firewall rule),
+    and quorum code often assumes that if it hears a peer, the peer hears it.
+    Over TCP a one-way drop stalls request/response both ways on new
+    connections, while an open one delivers requests but not their replies;
+    a message-level network (Maelstrom's) would drop exactly one direction."""
+
+    name = "partition-oneway"
+    help = "half the nodes drop what the others send; the others still hear them"
+    min_nodes = 2
+
+    @staticmethod
+    def shape(nodes: list[str], rng: random.Random) -> Grudge:
+        shuffled = list(nodes)
+        rng.shuffle(shuffled)
+        deaf, talkers = shuffled[: len(nodes) // 2], frozenset(shuffled[len(nodes) // 2 :])
+        return {node: talkers for node in deaf}
+
+
+@register
 class Delay(FaultKind):
     name = "delay"
     help = f"{DELAY_MS:g}±{JITTER_MS:g} ms and {LOSS:.0%} loss between nodes"

@@ -71,6 +71,25 @@ async def test_partition_blackholes_and_heal_restores(cluster) -> None:
         await network(backend).partition({"n1": {"n9"}})
 
 
+async def test_oneway_partition_cuts_only_the_deaf_nodes_links(cluster) -> None:
+    backend, session = cluster
+    fault = KINDS["partition-oneway"].decide(NODES, random.Random(2), None)
+    assert fault.grudge is not None
+    (deaf,) = [a for a, dropped in fault.grudge.items() if dropped]
+    talker, other = sorted(set(NODES) - {deaf})
+    records: list[tuple[str, dict]] = []
+    await apply(backend, fault, "start", lambda f, value: records.append((f, value)))
+    ask = backend.public_url(deaf) + f"/ask/{talker}?timeout=0.5"
+    assert (await get(session, ask))[0] == 504, "the deaf node hears nothing from a talker"
+    # Over TCP the talker's own requests die too: the deaf node drops its handshake replies.
+    assert (await get(session, backend.public_url(talker) + f"/ask/{deaf}?timeout=0.5"))[0] == 504
+    assert (await get(session, backend.public_url(talker) + f"/ask/{other}"))[0] == 200
+    await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
+    assert (await get(session, ask))[0] == 200
+    assert [f for f, _ in records] == ["start-partition", "stop-partition"]
+    assert all("error" not in value for _, value in records)
+
+
 async def test_kill_and_start_keep_data(cluster) -> None:
     backend, session = cluster
     url = backend.public_url("n2")

@@ -35,8 +35,8 @@ def test_iterating_twice_replays() -> None:
 
 
 def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
-    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 60)
-    assert [s.action for s in steps] == ["start", "stop"] * 30
+    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 80)
+    assert [s.action for s in steps] == ["start", "stop"] * 40
     for start, stop in zip(steps[::2], steps[1::2], strict=True):
         assert stop.fault is start.fault
     gaps = [b.at - a.at for a, b in itertools.pairwise([*steps[:1], *steps])][1:]
