@@ -245,8 +245,9 @@ async def _run_interruptibly(runner: Runner) -> RunOutcome:
 
     def interrupt() -> None:
         if runner.interrupted:
-            sys.stderr.write("quorumlab run: interrupted again: exiting now; "
-                             "`quorumlab cleanup` removes any container left\n")
+            sys.stderr.write("quorumlab run: interrupted again: exiting now; what the run "
+                             "started is swept within seconds (nodes die with the harness, "
+                             "the reaper removes containers)\n")
             os._exit(EXIT_INTERRUPTED)
         sys.stderr.write("quorumlab run: interrupted: tearing down (again to force)\n")
         runner.interrupt()

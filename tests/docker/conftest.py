@@ -16,6 +16,7 @@ from harness.backends.docker import DockerBackend
 from harness.backends.docker.image import ensure_image, remove_images
 from harness.backends.docker.progress import Progress
 from harness.backends.docker.resources import remove_labelled
+from harness.owner import Owner
 
 # Stand-in node for lifecycle tests: `python3 -m http.server` serving its data
 # directory, with a listen backlog big enough for back-to-back connect probes
@@ -60,12 +61,13 @@ async def make_cluster(docker_client: docker.DockerClient, replica_image: str,
     made: list[DockerBackend] = []
 
     async def make(size: int = 3, replica_cmd: str | None = STANDIN, mode: str = "coordinator",
-                   quorum: int | None = None, bugs: tuple[str, ...] = ()) -> DockerBackend:
+                   quorum: int | None = None, bugs: tuple[str, ...] = (),
+                   owner: Owner | None = None) -> DockerBackend:
         q = quorum or size // 2 + 1
         spec = ClusterSpec(
             run_id=f"test-{uuid.uuid4().hex[:10]}", run_dir=tmp_path / f"run{len(made)}",
             nodes=tuple(f"n{i + 1}" for i in range(size)), n=size, r=q, w=q,
-            replica_cmd=replica_cmd, mode=mode, bugs=bugs)
+            replica_cmd=replica_cmd, mode=mode, bugs=bugs, owner=owner or Owner.current())
         backend = DockerBackend(spec, image=replica_image, client=docker_client)
         made.append(backend)
         await backend.setup()

@@ -10,6 +10,7 @@ import asyncio
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,7 @@ from conftest import MakeCluster
 from docker_helpers import connect_ms, exec_out, wait_cluster, wait_http
 
 from harness.backends.docker.resources import RUN_LABEL, list_labelled
+from harness.owner import Owner
 from nemesis.driver import apply
 from nemesis.kinds import KINDS
 
@@ -169,6 +171,26 @@ async def test_teardown_and_cleanup_leave_nothing_labelled(
     assert proc.returncode == 0, proc.stderr
     assert "3 containers, 1 networks, 3 volumes removed" in proc.stdout
     assert list_labelled(docker_client, leaked.spec.run_id) == []
+
+
+async def test_a_dead_owners_cluster_is_reaped_and_a_live_one_survives_cleanup(
+        make_cluster: MakeCluster, docker_client: docker.DockerClient) -> None:
+    live = await make_cluster(size=2)
+    gone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    owner = Owner.of(gone.pid)
+    assert owner is not None
+    gone.kill()
+    gone.wait()
+    orphan = await make_cluster(size=2, owner=owner)  # as if made for a process now dead
+    deadline = time.monotonic() + 30
+    while list_labelled(docker_client, orphan.spec.run_id) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert list_labelled(docker_client, orphan.spec.run_id) == []  # the reaper, unasked
+    proc = subprocess.run([sys.executable, "-m", "harness", "cleanup"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(list_labelled(docker_client, live.spec.run_id)) == 5  # 2 + 1 + 2: untouched
+    await wait_cluster(live)
 
 
 async def test_setup_failing_halfway_still_tears_down_everything(

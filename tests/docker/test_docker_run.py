@@ -13,7 +13,14 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.backends.docker.resources import RUN_LABEL, list_labelled, remove_labelled
+from harness.backends.docker.resources import (
+    OWNER_LABEL,
+    RUN_LABEL,
+    list_labelled,
+    remove_labelled,
+    resource_labels,
+)
+from harness.owner import Owner
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -86,3 +93,56 @@ def test_sigint_tears_down_every_labelled_resource(
             proc.wait()
         if run_id is not None:
             remove_labelled(docker_client, run_id)
+
+
+def owned_by(client: docker.DockerClient, pid: int) -> list[str]:
+    """Every labelled container, network and volume whose recorded owner is `pid`."""
+    flt = {"label": OWNER_LABEL}
+    found = []
+    for kind, listing in (("container", client.containers.list(all=True, filters=flt)),
+                          ("network", client.networks.list(filters=flt)),
+                          ("volume", client.volumes.list(filters=flt))):
+        for resource in listing:
+            owner = Owner.from_label(resource_labels(resource.attrs)[OWNER_LABEL])
+            if owner is not None and owner.pid == pid:
+                found.append(f"{kind} {resource.name}")
+    return found
+
+
+def running_containers(client: docker.DockerClient, pid: int) -> int:
+    return sum(1 for name in owned_by(client, pid) if name.startswith("container")
+               and client.containers.get(name.split()[1]).status == "running")
+
+
+def test_a_sigkilled_run_is_swept_by_itself_and_a_live_one_beside_it_is_not(
+        docker_client: docker.DockerClient, replica_image: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = ["--nodes", "3", "--time-limit", "90", "--nemesis", "none"]
+    killed = subprocess.Popen(run_args(tmp_path / "killed", *args), cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    live = subprocess.Popen(run_args(tmp_path / "live", *args), cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(
+                running_containers(docker_client, p.pid) == 3 for p in (killed, live)):
+            assert killed.poll() is None and live.poll() is None, "a run ended early"
+            time.sleep(0.5)
+        assert running_containers(docker_client, killed.pid) == 3, "the runs never started"
+        killed.send_signal(signal.SIGKILL)  # no teardown runs: only the reaper can sweep
+        killed.wait()
+        swept_by = time.monotonic() + 30
+        while owned_by(docker_client, killed.pid) and time.monotonic() < swept_by:
+            time.sleep(0.5)
+        assert owned_by(docker_client, killed.pid) == []
+        assert live.poll() is None
+        assert running_containers(docker_client, live.pid) == 3
+        live.send_signal(signal.SIGINT)
+        live.wait(timeout=90)
+        assert live.returncode == 130, live.stderr.read()[-2000:] if live.stderr else ""
+        assert owned_by(docker_client, live.pid) == []
+    finally:
+        for proc in (killed, live):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -133,7 +133,7 @@ def list_labelled(client: docker.DockerClient, run_id: str | None = None) -> lis
     )
 
 
-def _labels_of(attrs: dict) -> dict[str, str]:
+def resource_labels(attrs: dict) -> dict[str, str]:
     """A resource's labels: top level for networks and volumes, under Config for containers."""
     return attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
 
@@ -149,7 +149,7 @@ def run_owners(client: docker.DockerClient) -> dict[str, set[Owner | None]]:
     for listing in (client.containers.list(all=True, **flt), client.networks.list(**flt),
                     client.volumes.list(**flt)):
         for resource in listing:
-            tags = _labels_of(resource.attrs)
+            tags = resource_labels(resource.attrs)
             owner = tags.get(OWNER_LABEL)
             found.setdefault(tags.get(RUN_LABEL, "?"), set()).add(
                 Owner.from_label(owner) if owner else None)
