@@ -64,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "(repeatable; see `python -m replica --help`)")
     cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
                          help="start a third-party replica instead: a command template "
-                              "with {id} {listen} {peers} {data_dir} {n} {r} {w} "
+                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}, each "
+                              "filled in as one word, run without a shell "
                               "(run on this host: the local backend)")
     cluster.add_argument("--anti-entropy-interval", type=float,
                          default=defaults.anti_entropy_interval,
