@@ -20,8 +20,15 @@ FAULT_STOPS = {kind.events[1]: kind.label for kind in KINDS.values()}
 FAULT_COLOURS = {kind.label: kind.colour for kind in KINDS.values()}
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
 
+Window = tuple[float, float, str]  # (start s, stop s, label) of one fault
 
-def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, float, str]]:
+
+def run_end(events: list[Event]) -> float:
+    """Seconds from the start to the last event (where an unhealed fault ends)."""
+    return max(event.time for event in events) / 1e9
+
+
+def fault_windows(events: Iterable[Event], end: float) -> list[Window]:
     """(start s, stop s, label) of every fault, from the nemesis's events."""
     opened: dict[str, float] = {}
     windows = []
@@ -38,7 +45,7 @@ def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, floa
     return sorted(windows)
 
 
-def _shade(axes: Axes, windows: list[tuple[float, float, str]]) -> None:
+def _shade(axes: Axes, windows: list[Window]) -> None:
     for start, stop, label in windows:
         axes.axvspan(start, stop, color=FAULT_COLOURS[label], alpha=0.12, lw=0)
 
@@ -48,13 +55,13 @@ def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
     ops = [op for op in pair_ops(events) if isinstance(op.process, int)]
     if not ops:
         return []
-    end = max(event.time for event in events) / 1e9
+    end = run_end(events)
     windows = fault_windows(events, end)
     return [_latency(ops, windows, out_dir / "latency.png"),
             _throughput(ops, windows, end, out_dir / "throughput.png")]
 
 
-def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path) -> Path:
+def _latency(ops: list[Op], windows: list[Window], path: Path) -> Path:
     figure = Figure(figsize=(10, 4))
     axes = figure.subplots()
     _shade(axes, windows)
@@ -79,7 +86,7 @@ def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path)
     return path
 
 
-def _throughput(ops: list[Op], windows: list[tuple[float, float, str]], end: float,
+def _throughput(ops: list[Op], windows: list[Window], end: float,
                 path: Path) -> Path:
     seconds = int(end) + 1
     figure = Figure(figsize=(10, 3))

@@ -12,7 +12,7 @@ import logging
 from checkers.history import Event
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
-from harness.plots import plot_run
+from harness.plots import fault_windows, plot_run, run_end
 from harness.report import write_report
 
 log = logging.getLogger("quorumlab")
@@ -25,6 +25,7 @@ def write_results(config: RunConfig, outcome: RunOutcome, events: list[Event]) -
         return
     try:
         plots = plot_run(events, outcome.folder.path)
-        write_report(outcome.folder.path / "report.html", config, outcome, plots)
+        write_report(outcome.folder.path / "report.html", config, outcome, plots,
+                     fault_windows(events, run_end(events)))
     except Exception:  # the verdict stands without its pictures
         log.exception("plots or report.html failed")

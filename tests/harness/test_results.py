@@ -25,9 +25,9 @@ EXPLANATION = "read #3 (k) returned version [1,n1] but write #1 (k) had been ack
 def events() -> list[Event]:
     return [
         Event(0, 0, 0, "invoke", "write", key="k", value="0-1"),
-        Event(1, 1_000_000, NEMESIS, "info", "start-partition", value={"kind": "x"}),
-        Event(2, 2_000_000, 0, "ok", "write", key="k", value="0-1", version=(1, "n1")),
-        Event(3, 3_000_000, NEMESIS, "info", "stop-partition", value={"kind": "x"}),
+        Event(1, 1_500_000_000, NEMESIS, "info", "start-partition", value={"kind": "x"}),
+        Event(2, 2_000_000_000, 0, "ok", "write", key="k", value="0-1", version=(1, "n1")),
+        Event(3, 3_000_000_000, NEMESIS, "info", "stop-partition", value={"kind": "x"}),
     ]
 
 
@@ -47,6 +47,7 @@ def test_results_json_report_and_plots_from_the_typed_outcome(tmp_path: Path) ->
     assert results["checkers"]["results"][0]["anomalies"][0]["explanation"] == EXPLANATION
     page = (folder / "report.html").read_text()
     assert "INVALID" in page and "stale-read" in page and "latency.png" in page
+    assert "#1f77b4'>&#9632;</span> partition: 1.5 s to 3.0 s" in page  # tab:blue, as plotted
     assert (folder / "latency.png").stat().st_size > 0
     assert (folder / "throughput.png").stat().st_size > 0
 
