@@ -95,23 +95,26 @@ def test_sigint_tears_down_every_labelled_resource(
             remove_labelled(docker_client, run_id)
 
 
-def owned_by(client: docker.DockerClient, pid: int) -> list[str]:
-    """Every labelled container, network and volume whose recorded owner is `pid`."""
+def owned_by(client: docker.DockerClient, pid: int, running: bool = False) -> list[str]:
+    """Labelled containers, networks and volumes whose recorded owner is `pid`
+    (with `running`, only its running containers)."""
     flt = {"label": OWNER_LABEL}
+    containers = client.containers.list(all=not running, sparse=True, filters=flt)
+    listings = [("container", containers)]
+    if not running:
+        listings += [("network", client.networks.list(filters=flt)),
+                     ("volume", client.volumes.list(filters=flt))]
     found = []
-    for kind, listing in (("container", client.containers.list(all=True, filters=flt)),
-                          ("network", client.networks.list(filters=flt)),
-                          ("volume", client.volumes.list(filters=flt))):
+    for kind, listing in listings:
         for resource in listing:
             owner = Owner.from_label(resource_labels(resource.attrs)[OWNER_LABEL])
             if owner is not None and owner.pid == pid:
-                found.append(f"{kind} {resource.name}")
+                found.append(f"{kind} {resource.id[:12]}")
     return found
 
 
 def running_containers(client: docker.DockerClient, pid: int) -> int:
-    return sum(1 for name in owned_by(client, pid) if name.startswith("container")
-               and client.containers.get(name.split()[1]).status == "running")
+    return len(owned_by(client, pid, running=True))
 
 
 def test_a_sigkilled_run_is_swept_by_itself_and_a_live_one_beside_it_is_not(
@@ -120,13 +123,15 @@ def test_a_sigkilled_run_is_swept_by_itself_and_a_live_one_beside_it_is_not(
     args = ["--nodes", "3", "--time-limit", "90", "--nemesis", "none"]
     killed = subprocess.Popen(run_args(tmp_path / "killed", *args), cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    live = subprocess.Popen(run_args(tmp_path / "live", *args), cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    live_log = tmp_path / "live.log"
+    with live_log.open("w") as log:
+        live = subprocess.Popen(run_args(tmp_path / "live", *args), cwd=REPO, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not all(
                 running_containers(docker_client, p.pid) == 3 for p in (killed, live)):
-            assert killed.poll() is None and live.poll() is None, "a run ended early"
+            assert killed.poll() is None and live.poll() is None, live_log.read_text()[-2000:]
             time.sleep(0.5)
         assert running_containers(docker_client, killed.pid) == 3, "the runs never started"
         killed.send_signal(signal.SIGKILL)  # no teardown runs: only the reaper can sweep
@@ -139,7 +144,7 @@ def test_a_sigkilled_run_is_swept_by_itself_and_a_live_one_beside_it_is_not(
         assert running_containers(docker_client, live.pid) == 3
         live.send_signal(signal.SIGINT)
         live.wait(timeout=90)
-        assert live.returncode == 130, live.stderr.read()[-2000:] if live.stderr else ""
+        assert live.returncode == 130, live_log.read_text()[-2000:]
         assert owned_by(docker_client, live.pid) == []
     finally:
         for proc in (killed, live):

@@ -101,7 +101,7 @@ def remove_labelled(client: docker.DockerClient, run_id: str | None = None) -> d
     selector = f"{RUN_LABEL}={run_id}" if run_id is not None else RUN_LABEL
     flt = {"label": selector}
     removed = {"containers": 0, "networks": 0, "volumes": 0}
-    for container in client.containers.list(all=True, filters=flt):
+    for container in client.containers.list(all=True, sparse=True, filters=flt):
         try:
             container.remove(force=True, v=True)
             removed["containers"] += 1
@@ -134,7 +134,7 @@ def list_labelled(client: docker.DockerClient, run_id: str | None = None) -> lis
 
 
 def resource_labels(attrs: dict) -> dict[str, str]:
-    """A resource's labels: top level for networks and volumes, under Config for containers."""
+    """A resource's labels: top level in listings, under Config in a container's inspect."""
     return attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
 
 
@@ -146,8 +146,9 @@ def run_owners(client: docker.DockerClient) -> dict[str, set[Owner | None]]:
     """
     flt = {"filters": {"label": RUN_LABEL}}
     found: dict[str, set[Owner | None]] = {}
-    for listing in (client.containers.list(all=True, **flt), client.networks.list(**flt),
-                    client.volumes.list(**flt)):
+    # sparse: no inspect per container, which fails for one removed meanwhile
+    for listing in (client.containers.list(all=True, sparse=True, **flt),
+                    client.networks.list(**flt), client.volumes.list(**flt)):
         for resource in listing:
             tags = resource_labels(resource.attrs)
             owner = tags.get(OWNER_LABEL)
