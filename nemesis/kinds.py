@@ -4,7 +4,7 @@ A kind holds everything the rest of quorumlab needs to know about it: its name
 and help text (CLI), the nodes it needs and how it picks its targets
 (schedule), the backend capability it drives and how it starts and stops
 through it (driver), the history events it records, and the label and colour
-the plots shade its windows with. Nothing else lists kinds, so adding one is a
+that the plots and report.html show its windows in. Nothing else lists kinds, so adding one is a
 class here, plus a mechanism in each backend only when no capability offers
 what it needs yet.
 
@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from nemesis.capabilities import (
     CAPABILITY_NAMES,
     ClockControl,
+    Grudge,
     NetworkFaults,
     ProcessControl,
 )
@@ -33,7 +34,6 @@ from nemesis.faults import (
     MAX_SKEW_S,
     TARGET_CHOICES,
     Fault,
-    Grudge,
     bridge,
     choose_targets,
     halves,
@@ -73,6 +73,7 @@ KINDS: dict[str, FaultKind] = {}
 
 
 def register(cls: type[FaultKind]) -> type[FaultKind]:
+    """Class decorator: defining a kind is what makes it known (no list to update)."""
     KINDS[cls.name] = cls()
     return cls
 
