@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.backends.base import ClusterSpec
 from harness.backends.docker import DockerBackend
-from harness.docker_image import ensure_image
-from harness.docker_progress import Progress
+from harness.backends.docker.image import ensure_image
+from harness.backends.docker.progress import Progress
 
 
 async def wait_healthy(urls: list[str], timeout: float = 60.0) -> None:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend
-from harness.proxy import LOCALHOST, LinkProxies
+from harness.backends.local.proxy import LOCALHOST, LinkProxies
 
 
 @dataclass

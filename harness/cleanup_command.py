@@ -20,7 +20,7 @@ def cleanup(args: argparse.Namespace) -> int:
     import docker
     import docker.errors
 
-    from harness.docker_resources import docker_error_line, orphaned_runs, remove_labelled
+    from harness.backends.docker.resources import docker_error_line, orphaned_runs, remove_labelled
 
     removed = {"containers": 0, "networks": 0, "volumes": 0}
     try:

@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.backends.node_commands import TEMPLATE_FIELDS
+from nemesis.faults import TARGET_CHOICES
+from nemesis.kinds import check_kind
+
 MODES = ("coordinator", "client")
 BACKENDS = ("auto", "local", "docker")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-REPLICA_CMD_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
 
 
 class ConfigError(ValueError):
@@ -92,8 +95,13 @@ class RunConfig:
         _check(self.time_limit > 0, "--time-limit must be > 0 seconds")
         _check(self.op_timeout > 0, "--op-timeout must be > 0 seconds")
         _check(self.nemesis_interval > 0, "--nemesis-interval must be > 0 seconds")
-        _check(self.nemesis_targets in (None, "one", "minority", "majority", "all"),
-               "--nemesis-targets must be one of one, minority, majority, all")
+        _check(self.nemesis_targets in (None, *TARGET_CHOICES),
+               f"--nemesis-targets must be one of {', '.join(TARGET_CHOICES)}")
+        for kind in self.nemesis:
+            try:
+                check_kind(kind, self.nodes)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         _check(self.anti_entropy_interval > 0, "--anti-entropy-interval must be > 0")
         _check(self.quiesce_timeout > 0, "--quiesce-timeout must be > 0 seconds")
         _check(self.test_count >= 1, "--test-count must be at least 1")
@@ -111,7 +119,7 @@ def _check(condition: bool, message: str) -> None:
 def _check_template(template: str) -> None:
     """A --replica-cmd template may use only the documented fields."""
     fields = re.findall(r"{([^{}]*)}", template)
-    unknown = sorted(set(fields) - set(REPLICA_CMD_FIELDS))
+    unknown = sorted(set(fields) - set(TEMPLATE_FIELDS))
     _check(not unknown, f"--replica-cmd: unknown field(s) {', '.join(unknown)}; "
-           f"allowed: {', '.join('{' + f + '}' for f in REPLICA_CMD_FIELDS)}")
+           f"allowed: {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
     _check("{listen}" in template, "--replica-cmd must contain {listen}")

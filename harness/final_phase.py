@@ -19,11 +19,11 @@ from urllib.parse import quote
 
 import aiohttp
 
+from checkers.history import FINAL, FINAL_READ, QUIESCE
 from harness.client import NodeClient, store_version
 from harness.recorder import Recorder
 from replica.placement import preference_list
 
-FINAL = "final"
 POLL_INTERVAL = 0.2
 FINAL_READ_TRIES = 3
 
@@ -79,7 +79,7 @@ async def quiesce(session: aiohttp.ClientSession, urls: dict[str, str], keys: Se
         if converged or time.monotonic() - started >= limit:
             break
         await asyncio.sleep(POLL_INTERVAL)
-    recorder.record(FINAL, "info", "quiesce",
+    recorder.record(FINAL, "info", QUIESCE,
                     value={"converged": converged,
                            "seconds": round(time.monotonic() - started, 3)})
     return converged
@@ -90,16 +90,16 @@ async def final_reads(session: aiohttp.ClientSession, urls: dict[str, str],
                       recorder: Recorder, client: NodeClient, timeout: float) -> None:
     """Record each replica's copy of every key, then a quorum read of every key."""
     for node, key in replica_pairs(urls, keys, n):
-        recorder.record(FINAL, "invoke", "final-read", key=key, node=node)
+        recorder.record(FINAL, "invoke", FINAL_READ, key=key, node=node)
         copy = None
         for _ in range(FINAL_READ_TRIES):  # a missing answer would look like a lost copy
             copy = await read_copy(session, urls[node], key, timeout)
             if copy is not None:
                 break
         if copy is None:
-            recorder.record(FINAL, "fail", "final-read", key=key, node=node, error="no answer")
+            recorder.record(FINAL, "fail", FINAL_READ, key=key, node=node, error="no answer")
         else:
-            recorder.record(FINAL, "ok", "final-read", key=key, node=node,
+            recorder.record(FINAL, "ok", FINAL_READ, key=key, node=node,
                             value=copy[0], version=copy[1])
     for i, key in enumerate(keys):
         url = client_urls[i % len(client_urls)]

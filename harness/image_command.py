@@ -11,9 +11,9 @@ from checkers.result import EXIT_HARNESS_FAILURE
 def build(args: argparse.Namespace) -> int:
     import docker.errors
 
-    from harness.docker_bootstrap import ImageBuildError
-    from harness.docker_image import ensure_image
-    from harness.docker_resources import docker_error_line
+    from harness.backends.docker.bootstrap import ImageBuildError
+    from harness.backends.docker.image import ensure_image
+    from harness.backends.docker.resources import docker_error_line
 
     try:
         tag = ensure_image(base=args.base)
@@ -31,8 +31,8 @@ def remove(args: argparse.Namespace) -> int:
     import docker
     import docker.errors
 
-    from harness.docker_image import remove_images
-    from harness.docker_resources import docker_error_line
+    from harness.backends.docker.image import remove_images
+    from harness.backends.docker.resources import docker_error_line
 
     try:
         removed = remove_images(docker.from_env(timeout=60))

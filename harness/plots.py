@@ -12,16 +12,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # the object API needs no display or pyplot state
 
 from checkers.history import NEMESIS, Event, Op, pair_ops
+from nemesis.kinds import KINDS
 
-FAULT_STARTS = {"kill": "kill", "pause": "pause", "start-partition": "partition",
-                "start-delay": "delay", "skew-clock": "clock"}
-FAULT_STOPS = {"start": "kill", "resume": "pause", "stop-partition": "partition",
-               "stop-delay": "delay", "reset-clock": "clock"}
+# What each nemesis event opens or closes, and its colour: from the fault kinds.
+FAULT_STARTS = {kind.events[0]: kind.label for kind in KINDS.values()}
+FAULT_STOPS = {kind.events[1]: kind.label for kind in KINDS.values()}
+FAULT_COLOURS = {kind.label: kind.colour for kind in KINDS.values()}
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
 
+Window = tuple[float, float, str]  # (start s, stop s, label) of one fault
 
-def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, float, str]]:
-    """(start s, stop s, kind) of every fault, from the nemesis's events."""
+
+def run_end(events: list[Event]) -> float:
+    """Seconds from the start to the last event (where an unhealed fault ends)."""
+    return max(event.time for event in events) / 1e9
+
+
+def fault_windows(events: Iterable[Event], end: float) -> list[Window]:
+    """(start s, stop s, label) of every fault, from the nemesis's events."""
     opened: dict[str, float] = {}
     windows = []
     for event in events:
@@ -37,11 +45,9 @@ def fault_windows(events: Iterable[Event], end: float) -> list[tuple[float, floa
     return sorted(windows)
 
 
-def _shade(axes: Axes, windows: list[tuple[float, float, str]]) -> None:
-    colours = {"kill": "tab:red", "pause": "tab:purple", "partition": "tab:blue",
-               "delay": "tab:olive", "clock": "tab:cyan"}
-    for start, stop, kind in windows:
-        axes.axvspan(start, stop, color=colours[kind], alpha=0.12, lw=0)
+def _shade(axes: Axes, windows: list[Window]) -> None:
+    for start, stop, label in windows:
+        axes.axvspan(start, stop, color=FAULT_COLOURS[label], alpha=0.12, lw=0)
 
 
 def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
@@ -49,13 +55,13 @@ def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
     ops = [op for op in pair_ops(events) if isinstance(op.process, int)]
     if not ops:
         return []
-    end = max(event.time for event in events) / 1e9
+    end = run_end(events)
     windows = fault_windows(events, end)
     return [_latency(ops, windows, out_dir / "latency.png"),
             _throughput(ops, windows, end, out_dir / "throughput.png")]
 
 
-def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path) -> Path:
+def _latency(ops: list[Op], windows: list[Window], path: Path) -> Path:
     figure = Figure(figsize=(10, 4))
     axes = figure.subplots()
     _shade(axes, windows)
@@ -70,15 +76,17 @@ def _latency(ops: list[Op], windows: list[tuple[float, float, str]], path: Path)
     axes.set_yscale("log")
     axes.set_xlabel("time (s)")
     axes.set_ylabel("latency (ms)")
-    axes.legend(loc="upper right", fontsize="small", markerscale=3)
-    axes.set_title("Latency per op (faults shaded: red kill, purple pause, blue partition, "
-                   "olive delay, cyan clock)")
+    if axes.get_legend_handles_labels()[0]:  # no op completed: nothing to name
+        axes.legend(loc="upper right", fontsize="small", markerscale=3)
+    legend = ", ".join(f"{colour.removeprefix('tab:')} {label}"
+                       for label, colour in FAULT_COLOURS.items())
+    axes.set_title(f"Latency per op (faults shaded: {legend})")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     return path
 
 
-def _throughput(ops: list[Op], windows: list[tuple[float, float, str]], end: float,
+def _throughput(ops: list[Op], windows: list[Window], end: float,
                 path: Path) -> Path:
     seconds = int(end) + 1
     figure = Figure(figsize=(10, 3))

@@ -1,4 +1,4 @@
-"""report.html: one self-contained page per run (verdict, anomalies, plots)."""
+"""report.html: one self-contained page per run (verdict, anomalies, faults, plots)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from matplotlib.colors import to_hex
+
+from checkers.api import Report
+from harness.config import RunConfig
+from harness.outcome import RunOutcome
+from harness.plots import FAULT_COLOURS, Window
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
@@ -19,6 +25,7 @@ li {{ margin-bottom: .5em; }}
 <h1>{title}: <span class="{verdict_class}">{verdict}</span></h1>
 <p>{summary}</p>
 {checkers}
+{faults}
 {plots}
 <h2>Configuration</h2><pre>{config}</pre>
 <h2>Phases (seconds)</h2><pre>{phases}</pre>
@@ -36,35 +43,43 @@ def _verdict_word(valid: Any) -> tuple[str, str]:
     return "no verdict", "invalid"
 
 
-def _checker_sections(report: dict[str, Any] | None) -> str:
-    if not report:
+def _checker_sections(report: Report | None) -> str:
+    if report is None or not report.results:
         return "<p>No checker ran.</p>"
     parts = []
-    for result in report.get("results", []):
-        word, css = _verdict_word(result.get("valid"))
+    for result in report.results:
+        word, css = _verdict_word(result.valid)
         items = "".join(
-            f"<li><b>{html.escape(str(a.get('kind')))}</b>: "
-            f"{html.escape(str(a.get('explanation')))}</li>"
-            for a in result.get("anomalies", []))
-        parts.append(f"<h2>{html.escape(str(result.get('checker')))}: "
-                     f"<span class='{css}'>{word}</span></h2>"
+            f"<li><b>{html.escape(a.kind)}</b>: {html.escape(a.explanation)}</li>"
+            for a in result.anomalies)
+        parts.append(f"<h2>{html.escape(result.checker)}: <span class='{css}'>{word}</span></h2>"
                      + (f"<ol>{items}</ol>" if items else ""))
     return "\n".join(parts)
 
 
-def write_report(path: Path, title: str, results: dict[str, Any], config: dict[str, Any],
-                 plots: list[Path]) -> Path:
+def _fault_section(windows: list[Window]) -> str:
+    """The fault windows, named and coloured as the plots shade them."""
+    if not windows:
+        return "<h2>Faults</h2><p>None injected.</p>"
+    items = "".join(
+        f"<li><span style='color:{to_hex(FAULT_COLOURS[label])}'>&#9632;</span> "
+        f"{html.escape(label)}: {start:.1f} s to {stop:.1f} s</li>"
+        for start, stop, label in windows)
+    return f"<h2>Faults</h2><ul>{items}</ul>"
+
+
+def write_report(path: Path, config: RunConfig, outcome: RunOutcome, plots: list[Path],
+                 windows: list[Window]) -> Path:
     """Write report.html next to the plots it shows."""
-    word, css = _verdict_word(results.get("valid"))
-    summary = ("Run incomplete: " + html.escape(str(results.get("error")))
-               if results.get("incomplete") else f"Run id {html.escape(results['run_id'])}.")
+    word, css = _verdict_word(outcome.verdict)
+    summary = ("Run incomplete: " + html.escape(str(outcome.error))
+               if outcome.incomplete else f"Run id {html.escape(outcome.run_id)}.")
     page = PAGE.format(
-        title=html.escape(title), verdict=word, verdict_class=css, summary=summary,
-        checkers=_checker_sections(results.get("checkers")),
+        title=html.escape(config.name), verdict=word, verdict_class=css, summary=summary,
+        checkers=_checker_sections(outcome.report), faults=_fault_section(windows),
         plots="".join(f"<p><img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'></p>"
                       for p in plots),
-        config=html.escape(orjson.dumps(config, option=orjson.OPT_INDENT_2).decode()),
-        phases=html.escape(orjson.dumps(results.get("phases", {}),
-                                        option=orjson.OPT_INDENT_2).decode()))
+        config=html.escape(orjson.dumps(config.to_dict(), option=orjson.OPT_INDENT_2).decode()),
+        phases=html.escape(orjson.dumps(outcome.phases, option=orjson.OPT_INDENT_2).decode()))
     path.write_text(page, encoding="utf-8")
     return path

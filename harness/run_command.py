@@ -20,12 +20,14 @@ import orjson
 from rich.console import Console
 
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
-from harness.backends import docker_available
+from harness.backends import backend_class, docker_available
 from harness.config import ConfigError, RunConfig
+from harness.outcome import EXIT_INTERRUPTED, RunOutcome
 from harness.run_folder import create_run_folder
-from harness.runner import EXIT_INTERRUPTED, Runner, RunOutcome
-from harness.verdict import finish_run, print_summary
-from nemesis.kinds import parse_nemesis
+from harness.runner import Runner
+from harness.summary import print_summary
+from nemesis.faults import TARGET_CHOICES
+from nemesis.kinds import check_capabilities, nemesis_help, parse_nemesis
 
 EPILOG = """\
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure
@@ -62,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "(repeatable; see `python -m replica --help`)")
     cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
                          help="start a third-party replica instead: a command template "
-                              "with {id} {listen} {peers} {data_dir} {n} {r} {w} "
+                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}, each "
+                              "filled in as one word, run without a shell "
                               "(run on this host: the local backend)")
     cluster.add_argument("--anti-entropy-interval", type=float,
                          default=defaults.anti_entropy_interval,
@@ -87,14 +90,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     faults = p.add_argument_group("nemesis")
     faults.add_argument("--nemesis", default="kill,partition-halves,partition-isolate,"
                         "partition-ring,partition-bridge",
-                        help="comma list of kill, pause, partition-halves, "
-                             "partition-isolate, partition-ring, partition-bridge, "
-                             "partition-random, delay (10±10 ms, 40%% loss between "
-                             "nodes), clock-skew; or all, or none (default %(default)s)")
+                        help="comma list of fault kinds ("
+                             + nemesis_help().replace("%", "%%")
+                             + "); or all, or none (default %(default)s)")
     faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
                         help="seconds between fault and heal, jittered (default %(default)s)")
-    faults.add_argument("--nemesis-targets", choices=["one", "minority", "majority", "all"],
-                        help="how many nodes a kill or pause hits (default: random choice)")
+    faults.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
+                        help="how many nodes a kill, pause or clock skew hits "
+                             "(default: random choice)")
     faults.add_argument("--seed", type=int, default=None,
                         help="seed of the workload and fault schedule (default: random; "
                              "recorded in config.json)")
@@ -157,6 +160,11 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
                          "or start dockerd), or use --backend local\n")
         return EXIT_HARNESS_FAILURE
+    try:  # before any cluster starts: a fault the backend cannot cause is a bad option
+        check_capabilities(config.nemesis, backend_class(backend).CAPABILITIES, backend)
+    except ValueError as exc:
+        sys.stderr.write(f"quorumlab run: error: {exc}\n")
+        return EXIT_BAD_INPUT
     worst = 0
     for attempt in range(config.test_count):
         run_config = config if attempt == 0 else RunConfig.from_dict(
@@ -186,9 +194,9 @@ def choose_backend(config: RunConfig) -> str | None:
         return "local"
     import docker.errors
 
-    from harness.docker_bootstrap import ImageBuildError
-    from harness.docker_image import ensure_image
-    from harness.docker_resources import docker_error_line
+    from harness.backends.docker.bootstrap import ImageBuildError
+    from harness.backends.docker.image import ensure_image
+    from harness.backends.docker.resources import docker_error_line
 
     try:
         ensure_image()
@@ -210,8 +218,7 @@ def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:
     """Run one test with SIGINT/SIGTERM turned into an orderly teardown."""
     folder = create_run_folder(Path(config.store_dir), config.name)
     runner = Runner(config, folder, backend,
-                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"),
-                    finish=finish_run)
+                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"))
     with harness_log(folder.path / "harness.log"):
         return asyncio.run(_run_interruptibly(runner))
 

@@ -1,9 +1,11 @@
 """One test run, phase by phase.
 
 setup -> wait until healthy -> workload and nemesis until the time limit ->
-heal everything -> quiesce -> final reads -> checkers -> results -> teardown.
+heal everything -> quiesce -> final reads -> teardown -> checkers -> results.
 Teardown runs whatever happens (errors, Ctrl-C, SIGTERM); the history is
-written as the test runs, so an interrupted run keeps what it recorded.
+written as the test runs, so an interrupted run keeps what it recorded, and
+its results say it is incomplete. The runner produces the outcome; writing it
+out is harness/results.py's job alone.
 """
 
 from __future__ import annotations
@@ -13,18 +15,20 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 
-from checkers.result import EXIT_HARNESS_FAILURE, Verdict, exit_code
+from checkers.api import check
+from checkers.formats import load_history
+from checkers.history import NEMESIS, Event
 from harness.backends import create_backend
 from harness.backends.base import Backend, ClusterSpec
 from harness.client import NodeClient
 from harness.config import RunConfig
 from harness.final_phase import final_reads, quiesce
+from harness.outcome import RunOutcome
 from harness.recorder import Recorder
+from harness.results import write_results
 from harness.run_folder import RunFolder
 from harness.workload import WorkloadPlan, key_names, run_workers
 from nemesis.driver import drive
@@ -34,42 +38,10 @@ from replica.delivery import new_session
 log = logging.getLogger("quorumlab")
 
 HEALTH_TIMEOUT = 60.0
-EXIT_INTERRUPTED = 130
 
 
 class HarnessError(RuntimeError):
     """The harness could not run the test (not a verdict about the system)."""
-
-
-@dataclass
-class RunOutcome:
-    """How one run ended; written to results.json."""
-
-    folder: RunFolder
-    run_id: str
-    verdict: Verdict | None = None
-    incomplete: bool = False
-    error: str | None = None
-    report: dict[str, Any] | None = None
-    phases: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        if self.incomplete and self.error == "interrupted":
-            return EXIT_INTERRUPTED
-        if self.error is not None or self.verdict is None:
-            return EXIT_HARNESS_FAILURE
-        return exit_code(self.verdict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "valid": self.verdict,
-            "incomplete": self.incomplete,
-            "error": self.error,
-            "phases": self.phases,
-            "checkers": self.report,
-        }
 
 
 def cluster_spec(config: RunConfig, folder: RunFolder, run_id: str, backend: str) -> ClusterSpec:
@@ -109,14 +81,12 @@ class Runner:
 
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
-                 finish: Callable[[RunConfig, RunOutcome], None] | None = None,
                  make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
         self.config = config
         self.make_backend = make_backend or (lambda spec: create_backend(backend_name, spec))
         self.folder = folder
         self.backend_name = backend_name
         self.progress = progress
-        self.finish = finish
         self.outcome = RunOutcome(folder=folder, run_id=f"ql-{uuid.uuid4().hex[:10]}")
         self.interrupted = False
         self._phases: asyncio.Task[None] | None = None
@@ -162,17 +132,31 @@ class Runner:
             recorder.close()
             self.progress("teardown")
             await self._teardown(backend)
-        if self.finish is not None:
-            self.progress("checking" if not self.outcome.incomplete else "writing results")
-            try:
-                await asyncio.to_thread(self.finish, config, self.outcome)
-                return self.outcome
-            except Exception as exc:  # keep the history and say what broke, in one line
-                log.exception("checking failed")
-                self.outcome.verdict = None
-                self.outcome.error = f"checking failed: {type(exc).__name__}: {exc}"
-        self.folder.write_json("results.json", self.outcome.to_dict())
+        self.progress("checking" if not self.outcome.incomplete else "writing results")
+        events = await asyncio.to_thread(self._check)
+        await asyncio.to_thread(write_results, config, self.outcome, events)
         return self.outcome
+
+    def _check(self) -> list[Event]:
+        """Check a complete run's history (register model) into the outcome; the
+        recorded events, for the plots. An incomplete run is not checked: its
+        history stays for `quorumlab check`."""
+        if self.outcome.incomplete and self.folder.history.stat().st_size == 0:
+            return []  # stopped before the first event
+        try:
+            history = load_history(self.folder.history, "jsonl")
+            if not self.outcome.incomplete:
+                started = time.monotonic()
+                report = check(history, model="register",
+                               time_limit=max(10.0, self.config.time_limit))
+                self.outcome.verdict, self.outcome.report = report.verdict, report
+                self._phase("check", started)
+        except Exception as exc:  # keep the history and say what broke, in one line
+            log.exception("checking failed")
+            self.outcome.verdict = None
+            self.outcome.error = f"checking failed: {type(exc).__name__}: {exc}"
+            return []
+        return history.events
 
     async def _teardown(self, backend: Backend) -> None:
         try:
@@ -231,7 +215,7 @@ class Runner:
                                 config.seed, config.nemesis_targets)
             tasks.append(asyncio.create_task(drive(
                 backend, schedule,
-                lambda f, value: recorder.record("nemesis", "info", f, value=value),
+                lambda f, value: recorder.record(NEMESIS, "info", f, value=value),
                 stop, recorder.elapsed)))
         try:
             await _until_time_or_failure(config.time_limit, tasks)

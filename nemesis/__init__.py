@@ -1,1 +1,3 @@
-"""Fault decisions: which fault, on which nodes, when. Mechanism lives in harness/backends."""
+"""Fault decisions: which fault, on which nodes, when (kinds.py is the registry of
+fault kinds, capabilities.py what they need of a backend). Mechanism lives in
+harness/backends."""

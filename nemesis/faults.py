@@ -1,10 +1,12 @@
 """Faults as values, and the choices behind them (targets, partition shapes).
 
-A :class:`Fault` says what to do, never how: the driver hands it to a backend.
-A partition is a *grudge*: ``grudge[a]`` is the set of nodes whose traffic ``a``
-drops. TCP needs both directions, so a one-way drop between two nodes stops new
-connections between them either way; the shapes below are therefore symmetric
-except ``partition-random``, which exists to exercise one-way drops too.
+A :class:`Fault` says what to do, never how: its kind (nemesis/kinds.py) hands
+it to a backend capability. A partition is a *grudge*: ``grudge[a]`` is the set
+of nodes whose traffic ``a`` drops. TCP needs both directions, so a one-way
+drop between two nodes stops new connections between them either way, and on a
+connection already open it lets requests through but holds the replies; the
+shapes below are therefore symmetric except ``random_grudge``, which exists to
+exercise one-way drops too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nemesis.kinds import PROCESS_KINDS, TARGET_CHOICES
+from nemesis.capabilities import Grudge
 
-Grudge = dict[str, frozenset[str]]
+TARGET_CHOICES = ("one", "minority", "majority", "all")
+"""Jepsen's choices of how many nodes a kill, pause or clock skew hits."""
 
 
 # Link delay and loss: replicas of one write get it at different times (a
@@ -35,7 +38,7 @@ class Fault:
 
     kind: str
     targets: tuple[str, ...] = ()
-    grudge: dict[str, frozenset[str]] | None = None
+    grudge: Grudge | None = None
     delay: tuple[float, float, float] | None = None
     offsets: dict[str, float] | None = None
 
@@ -136,32 +139,6 @@ def random_grudge(nodes: Sequence[str], rng: random.Random, p: float = 0.3) -> G
         if way != "a-drops-b":
             grudge[b].add(a)
     return {node: frozenset(dropped) for node, dropped in grudge.items()}
-
-
-SHAPES = {
-    "partition-halves": halves,
-    "partition-isolate": isolate,
-    "partition-ring": ring,
-    "partition-bridge": bridge,
-    "partition-random": random_grudge,
-}
-
-
-def make_fault(kind: str, nodes: Sequence[str], rng: random.Random,
-               target_choice: str | None = None) -> Fault:
-    """Decide one fault of ``kind`` on ``nodes``, using ``rng`` only."""
-    if kind in PROCESS_KINDS:
-        return Fault(kind, choose_targets(nodes, rng, target_choice))
-    if kind == "delay":
-        return Fault(kind, tuple(nodes), delay=(DELAY_MS, JITTER_MS, LOSS))
-    if kind == "clock-skew":
-        targets = choose_targets(nodes, rng, target_choice)
-        return Fault(kind, targets, offsets={
-            node: round(rng.uniform(-MAX_SKEW_S, MAX_SKEW_S), 3) for node in targets})
-    grudge = SHAPES[kind](list(nodes), rng)
-    affected = {a for a, dropped in grudge.items() if dropped}
-    affected |= {b for dropped in grudge.values() for b in dropped}
-    return Fault(kind, tuple(sorted(affected)), grudge)
 
 
 def _shuffled(nodes: Sequence[str], rng: random.Random) -> list[str]:

@@ -1,35 +1,250 @@
-"""The fault kinds the nemesis knows, and parsing of the ``--nemesis`` flag."""
+"""The fault kinds, one class each, in one registry (Jepsen's nemesis reflection).
+
+A kind holds everything the rest of quorumlab needs to know about it: its name
+and help text (CLI), the nodes it needs and how it picks its targets
+(schedule), the backend capability it drives and how it starts and stops
+through it (driver), the history events it records, and the label and colour
+that the plots and report.html show its windows in. Nothing else lists kinds, so adding one is a
+class here, plus a mechanism in each backend only when no capability offers
+what it needs yet.
+
+Deciding a fault uses only the schedule's ``rng``: the same seed gives the same
+faults, which is what makes a run's plan replayable.
+"""
 
 from __future__ import annotations
 
-PROCESS_KINDS = ("kill", "pause")
-PARTITION_KINDS = (
-    "partition-halves",
-    "partition-isolate",
-    "partition-ring",
-    "partition-bridge",
-    "partition-random",
+import abc
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any, ClassVar
+
+from nemesis.capabilities import (
+    CAPABILITY_NAMES,
+    ClockControl,
+    Grudge,
+    NetworkFaults,
+    ProcessControl,
 )
-# Network delay with jitter on every inter-node link; clock skew of some nodes.
-LINK_KINDS = ("delay",)
-CLOCK_KINDS = ("clock-skew",)
-KINDS = PROCESS_KINDS + PARTITION_KINDS + LINK_KINDS + CLOCK_KINDS
+from nemesis.faults import (
+    DELAY_MS,
+    JITTER_MS,
+    LOSS,
+    MAX_SKEW_S,
+    TARGET_CHOICES,
+    Fault,
+    bridge,
+    choose_targets,
+    halves,
+    isolate,
+    random_grudge,
+    ring,
+)
 
-# Smallest cluster on which a kind means something (a 2-node "halves" cut leaves
-# one side empty; a majorities ring needs 4 nodes to be more than a full mesh).
-MIN_NODES = {
-    "kill": 1,
-    "pause": 1,
-    "partition-halves": 3,
-    "partition-isolate": 2,
-    "partition-ring": 4,
-    "partition-bridge": 3,
-    "partition-random": 2,
-    "delay": 2,
-    "clock-skew": 1,
-}
 
-TARGET_CHOICES = ("one", "minority", "majority", "all")
+class FaultKind(abc.ABC):
+    """One kind of fault; subclasses fill in the class attributes and three methods."""
+
+    name: ClassVar[str]
+    help: ClassVar[str]  # a phrase for `--nemesis` help (the name is added before it)
+    min_nodes: ClassVar[int] = 1  # smallest cluster on which the kind means something
+    capability: ClassVar[type]  # the backend capability start and stop drive
+    events: ClassVar[tuple[str, str]]  # history `f` recorded at start, at stop
+    label: ClassVar[str]  # what plots call its windows (kinds of one family share one)
+    colour: ClassVar[str]  # matplotlib colour of those windows
+
+    @abc.abstractmethod
+    def decide(self, nodes: Sequence[str], rng: random.Random,
+               target_choice: str | None) -> Fault:
+        """One fault of this kind on ``nodes``, using ``rng`` only."""
+
+    @abc.abstractmethod
+    async def start(self, backend: Any, fault: Fault) -> None:
+        """Apply ``fault`` through ``backend``, which offers :attr:`capability`."""
+
+    @abc.abstractmethod
+    async def stop(self, backend: Any, fault: Fault) -> None:
+        """Undo ``fault``."""
+
+
+KINDS: dict[str, FaultKind] = {}
+"""Every fault kind by name, in the order `--nemesis all` lists them."""
+
+
+def register(cls: type[FaultKind]) -> type[FaultKind]:
+    """Class decorator: defining a kind is what makes it known (no list to update)."""
+    KINDS[cls.name] = cls()
+    return cls
+
+
+class _ProcessKind(FaultKind):
+    """A fault on whole nodes: Jepsen's one / minority / majority / all targets."""
+
+    capability = ProcessControl
+
+    def decide(self, nodes: Sequence[str], rng: random.Random,
+               target_choice: str | None) -> Fault:
+        return Fault(self.name, choose_targets(nodes, rng, target_choice))
+
+    @staticmethod
+    async def _on_targets(fault: Fault, act: Callable[[str], Awaitable[None]]) -> None:
+        """All targets at once, so a majority goes down together, not one by one."""
+        await asyncio.gather(*(act(node) for node in fault.targets))
+
+
+@register
+class Kill(_ProcessKind):
+    name = "kill"
+    help = "SIGKILL nodes and start them again at heal, data kept"
+    events = ("kill", "start")
+    label, colour = "kill", "tab:red"
+
+    async def start(self, backend: ProcessControl, fault: Fault) -> None:
+        await self._on_targets(fault, backend.kill)
+
+    async def stop(self, backend: ProcessControl, fault: Fault) -> None:
+        await self._on_targets(fault, backend.start)
+
+
+@register
+class Pause(_ProcessKind):
+    name = "pause"
+    help = "freeze nodes with SIGSTOP or docker pause"
+    events = ("pause", "resume")
+    label, colour = "pause", "tab:purple"
+
+    async def start(self, backend: ProcessControl, fault: Fault) -> None:
+        await self._on_targets(fault, backend.pause)
+
+    async def stop(self, backend: ProcessControl, fault: Fault) -> None:
+        await self._on_targets(fault, backend.resume)
+
+
+class _PartitionKind(FaultKind):
+    """A grudge of a given shape; every node named in it is a target."""
+
+    capability = NetworkFaults
+    events = ("start-partition", "stop-partition")
+    label, colour = "partition", "tab:blue"
+    shape: ClassVar[Callable[[list[str], random.Random], Grudge]]
+
+    def decide(self, nodes: Sequence[str], rng: random.Random,
+               target_choice: str | None) -> Fault:
+        grudge = type(self).shape(list(nodes), rng)
+        affected = {a for a, dropped in grudge.items() if dropped}
+        affected |= {b for dropped in grudge.values() for b in dropped}
+        return Fault(self.name, tuple(sorted(affected)), grudge)
+
+    async def start(self, backend: NetworkFaults, fault: Fault) -> None:
+        assert fault.grudge is not None
+        await backend.partition(fault.grudge)
+
+    async def stop(self, backend: NetworkFaults, fault: Fault) -> None:
+        await backend.heal()
+
+
+@register
+class PartitionHalves(_PartitionKind):
+    name = "partition-halves"
+    help = "a random majority cut off from the minority"
+    min_nodes = 3  # with 2 nodes one half would be empty
+    shape = staticmethod(halves)
+
+
+@register
+class PartitionIsolate(_PartitionKind):
+    name = "partition-isolate"
+    help = "one node cut off from all others"
+    min_nodes = 2
+    shape = staticmethod(isolate)
+
+
+@register
+class PartitionRing(_PartitionKind):
+    name = "partition-ring"
+    help = "each node sees a different majority"
+    min_nodes = 4  # on 3 nodes a majorities ring is the full mesh
+    shape = staticmethod(ring)
+
+
+@register
+class PartitionBridge(_PartitionKind):
+    name = "partition-bridge"
+    help = "two halves joined by one node"
+    min_nodes = 3
+    shape = staticmethod(bridge)
+
+
+@register
+class PartitionRandom(_PartitionKind):
+    name = "partition-random"
+    help = "random pairs cut, one way or both"
+    min_nodes = 2
+    shape = staticmethod(random_grudge)
+
+
+@register
+class PartitionOneWay(_PartitionKind):
+    """Real networks fail one way (a bad NIC queue, an asymmetric firewall rule),
+    and quorum code often assumes that if it hears a peer, the peer hears it.
+    Over TCP a one-way drop stalls request/response both ways on new
+    connections, while an open one delivers requests but not their replies;
+    a message-level network (Maelstrom's) would drop exactly one direction."""
+
+    name = "partition-oneway"
+    help = "half the nodes drop what the others send; the others still hear them"
+    min_nodes = 2
+
+    @staticmethod
+    def shape(nodes: list[str], rng: random.Random) -> Grudge:
+        shuffled = list(nodes)
+        rng.shuffle(shuffled)
+        deaf, talkers = shuffled[: len(nodes) // 2], frozenset(shuffled[len(nodes) // 2 :])
+        return {node: talkers for node in deaf}
+
+
+@register
+class Delay(FaultKind):
+    name = "delay"
+    help = f"{DELAY_MS:g}±{JITTER_MS:g} ms and {LOSS:.0%} loss between nodes"
+    min_nodes = 2
+    capability = NetworkFaults
+    events = ("start-delay", "stop-delay")
+    label, colour = "delay", "tab:olive"
+
+    def decide(self, nodes: Sequence[str], rng: random.Random,
+               target_choice: str | None) -> Fault:
+        return Fault(self.name, tuple(nodes), delay=(DELAY_MS, JITTER_MS, LOSS))
+
+    async def start(self, backend: NetworkFaults, fault: Fault) -> None:
+        assert fault.delay is not None
+        await backend.set_link_delay(*fault.delay)
+
+    async def stop(self, backend: NetworkFaults, fault: Fault) -> None:
+        await backend.clear_link_delay()
+
+
+@register
+class ClockSkew(FaultKind):
+    name = "clock-skew"
+    help = f"shift clocks of nodes by up to ±{MAX_SKEW_S:g} s"
+    capability = ClockControl
+    events = ("skew-clock", "reset-clock")
+    label, colour = "clock", "tab:cyan"
+
+    def decide(self, nodes: Sequence[str], rng: random.Random,
+               target_choice: str | None) -> Fault:
+        targets = choose_targets(nodes, rng, target_choice)
+        return Fault(self.name, targets, offsets={
+            node: round(rng.uniform(-MAX_SKEW_S, MAX_SKEW_S), 3) for node in targets})
+
+    async def start(self, backend: ClockControl, fault: Fault) -> None:
+        offsets = fault.offsets or {}
+        await asyncio.gather(*(backend.skew_clock(node, s) for node, s in offsets.items()))
+
+    async def stop(self, backend: ClockControl, fault: Fault) -> None:
+        await asyncio.gather(*(backend.skew_clock(node, 0.0) for node in fault.offsets or {}))
 
 
 def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
@@ -43,20 +258,33 @@ def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
     if text in ("", "none"):
         return []
     if text == "all":
-        return [k for k in KINDS if n_nodes is None or n_nodes >= MIN_NODES[k]]
-    kinds: list[str] = []
+        return [name for name, kind in KINDS.items()
+                if n_nodes is None or n_nodes >= kind.min_nodes]
+    names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
-        if name not in KINDS:
-            raise ValueError(
-                f"unknown nemesis {name!r}; choose from {', '.join(KINDS)}, or all, none"
-            )
-        if n_nodes is not None and n_nodes < MIN_NODES[name]:
-            raise ValueError(f"--nemesis {name} needs --nodes {MIN_NODES[name]} or more "
-                             f"(got --nodes {n_nodes})")
-        if name not in kinds:
-            kinds.append(name)
-    return kinds
+        check_kind(name, n_nodes)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def check_kind(name: str, n_nodes: int | None = None) -> None:
+    """ValueError (one line) unless ``name`` is a kind that fits ``n_nodes`` nodes."""
+    if name not in KINDS:
+        raise ValueError(f"unknown nemesis {name!r}; choose from {', '.join(KINDS)}, or all, none")
+    if n_nodes is not None and n_nodes < KINDS[name].min_nodes:
+        raise ValueError(f"--nemesis {name} needs --nodes {KINDS[name].min_nodes} or more "
+                         f"(got --nodes {n_nodes})")
+
+
+def check_capabilities(names: Collection[str], offered: Collection[type], backend: str) -> None:
+    """ValueError (one line) for the first kind whose capability ``backend`` lacks."""
+    for name in names:
+        needed = KINDS[name].capability
+        if needed not in offered:
+            raise ValueError(f"nemesis {name!r} needs {CAPABILITY_NAMES[needed]}, "
+                             f"which the {backend} backend does not offer")
 
 
 def parse_target_choice(value: str | None) -> str | None:
@@ -64,3 +292,8 @@ def parse_target_choice(value: str | None) -> str | None:
     if value is None or value in TARGET_CHOICES:
         return value
     raise ValueError(f"unknown target choice {value!r}; choose from {', '.join(TARGET_CHOICES)}")
+
+
+def nemesis_help() -> str:
+    """The `--nemesis` choices, one phrase each, for the CLI."""
+    return "; ".join(f"{name}: {kind.help}" for name, kind in KINDS.items())

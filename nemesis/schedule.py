@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from nemesis.faults import Fault, make_fault
-from nemesis.kinds import KINDS, MIN_NODES, parse_target_choice
+from nemesis.faults import Fault
+from nemesis.kinds import KINDS, check_kind, parse_target_choice
 
 JITTER = 0.5  # each gap is interval * uniform(1 - JITTER, 1 + JITTER)
 
@@ -34,10 +34,7 @@ class Schedule:
     def __init__(self, kinds: list[str], nodes: list[str], interval: float, seed: int,
                  target_choice: str | None = None) -> None:
         for kind in kinds:
-            if kind not in KINDS:
-                raise ValueError(f"unknown nemesis {kind!r}")
-            if len(nodes) < MIN_NODES[kind]:
-                raise ValueError(f"nemesis {kind!r} needs at least {MIN_NODES[kind]} nodes")
+            check_kind(kind, len(nodes))
         if interval <= 0:
             raise ValueError("nemesis interval must be positive")
         self.kinds = list(kinds)
@@ -53,7 +50,8 @@ class Schedule:
         at = 0.0
         while True:
             at += self._gap(rng)
-            fault = make_fault(rng.choice(self.kinds), self.nodes, rng, self.target_choice)
+            kind = KINDS[rng.choice(self.kinds)]
+            fault = kind.decide(self.nodes, rng, self.target_choice)
             yield Step(at, "start", fault)
             at += self._gap(rng)
             yield Step(at, "stop", fault)

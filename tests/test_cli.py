@@ -50,3 +50,19 @@ def test_docker_backend_without_a_daemon_is_one_line_exit_255(tmp_path) -> None:
     assert proc.returncode == 255
     assert proc.stderr.count("\n") == 1 and "Docker" in proc.stderr
     assert not (tmp_path / "quorumlab").exists()  # nothing was started or recorded
+
+
+def test_a_fault_the_backend_cannot_cause_is_refused_before_anything_starts(
+        tmp_path, monkeypatch, capsys) -> None:
+    from harness.backends.local import LocalBackend
+    from harness.cli import main
+    from nemesis.capabilities import ClockControl, ProcessControl
+
+    monkeypatch.setattr(LocalBackend, "CAPABILITIES", frozenset({ProcessControl, ClockControl}))
+    code = main(["run", "--backend", "local", "--nemesis", "kill,delay",
+                 "--store-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 254
+    assert err.count("\n") == 1
+    assert "'delay' needs network faults" in err and "local backend" in err
+    assert list(tmp_path.iterdir()) == [], "no run folder: nothing started"

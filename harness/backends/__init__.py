@@ -1,4 +1,5 @@
-"""Cluster backends: one interface (base.Backend), several mechanisms."""
+"""Cluster backends: one interface (base.Backend), one package per mechanism, each
+offering the capabilities it has (nemesis.capabilities)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,19 @@ def docker_available() -> bool:
         return False
 
 
-def create_backend(name: str, spec: ClusterSpec) -> Backend:
-    """Instantiate the backend called `name` (local or docker)."""
+def backend_class(name: str) -> type[Backend]:
+    """The backend called `name` (local or docker), imported only when asked for."""
     if name == "local":
         from harness.backends.local import LocalBackend
 
-        return LocalBackend(spec)
+        return LocalBackend
     if name == "docker":
         from harness.backends.docker import DockerBackend
 
-        return DockerBackend(spec)
+        return DockerBackend
     raise ValueError(f"unknown backend {name!r}")
+
+
+def create_backend(name: str, spec: ClusterSpec) -> Backend:
+    """Instantiate the backend called `name` for `spec`."""
+    return backend_class(name)(spec)

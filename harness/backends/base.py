@@ -1,8 +1,10 @@
 """The cluster backend interface: mechanism only; decisions live in nemesis/.
 
 A backend starts replica nodes, gives the controller addresses to reach them,
-and applies faults. Every method is idempotent where that makes sense (healing
-a healed cluster, resuming a running node) so that teardown can always run.
+and offers the capabilities it has (``nemesis.capabilities``: process control,
+network faults, clock). Every capability method is idempotent where that makes
+sense (healing a healed cluster, resuming a running node) so that teardown can
+always run.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from harness.owner import Owner
-
-Grudge = dict[str, set[str]]
-"""A partition: node -> the set of nodes whose traffic it drops (directed)."""
+from nemesis.capabilities import CapabilityT, ClockControl, NetworkFaults, ProcessControl
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,19 @@ class ClusterSpec:
 
 
 class Backend(abc.ABC):
-    """Start, reach, fault and tear down a cluster."""
+    """Start, reach and tear down a cluster; fault it through its capabilities."""
+
+    CAPABILITIES: ClassVar[frozenset[type]] = frozenset()
+    """What this kind of backend can offer (the CLI refuses faults outside it)."""
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.spec = spec
+
+    def capability(self, kind: type[CapabilityT]) -> CapabilityT | None:
+        """The object offering capability ``kind``, or None when this backend lacks it.
+
+        By default the backend implements what it declares in CAPABILITIES itself."""
+        return self if kind in self.CAPABILITIES else None  # type: ignore[return-value]
 
     # lifecycle
     @abc.abstractmethod
@@ -69,51 +79,18 @@ class Backend(abc.ABC):
         """Where a client whose home is `home` sends its ops: the node's public
         API in coordinator mode, the fan-out agent at `home` in client mode."""
 
-    # process faults
-    @abc.abstractmethod
-    async def kill(self, node: str) -> None:
-        """SIGKILL the node; its data directory survives."""
-
-    @abc.abstractmethod
-    async def start(self, node: str) -> None:
-        """Start a killed node again with the same data. No-op if running."""
-
-    @abc.abstractmethod
-    async def pause(self, node: str) -> None:
-        """Freeze the node (SIGSTOP / docker pause)."""
-
-    @abc.abstractmethod
-    async def resume(self, node: str) -> None:
-        """Unfreeze the node. No-op if running."""
-
-    # network faults
-    @abc.abstractmethod
-    async def partition(self, grudge: Grudge) -> None:
-        """Drop (blackhole, not refuse) traffic as the grudge says; replaces any
-        earlier partition."""
-
-    @abc.abstractmethod
-    async def heal(self) -> None:
-        """Remove every partition."""
-
-    @abc.abstractmethod
-    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
-                             loss: float = 0.0) -> None:
-        """Delay (and drop a fraction `loss` of) traffic between nodes."""
-
-    @abc.abstractmethod
-    async def clear_link_delay(self) -> None:
-        """Remove delay and loss."""
-
-    @abc.abstractmethod
-    async def skew_clock(self, node: str, offset_s: float) -> None:
-        """Shift the node's wall clock (reference replica: its clock-offset file)."""
-
     async def heal_all(self) -> None:
-        """Undo every fault: heal, clear delay, resume and start every node."""
-        await self.heal()
-        await self.clear_link_delay()
+        """Undo every fault the backend can cause: heal, clear delay, resume and
+        start every node, set every clock back."""
+        network = self.capability(NetworkFaults)
+        processes = self.capability(ProcessControl)
+        clock = self.capability(ClockControl)
+        if network is not None:
+            await network.heal()
+            await network.clear_link_delay()
         for node in self.spec.nodes:
-            await self.resume(node)
-            await self.start(node)
-            await self.skew_clock(node, 0.0)
+            if processes is not None:
+                await processes.resume(node)
+                await processes.start(node)
+            if clock is not None:
+                await clock.skew_clock(node, 0.0)

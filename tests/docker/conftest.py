@@ -13,9 +13,9 @@ import pytest
 
 from harness.backends.base import ClusterSpec
 from harness.backends.docker import DockerBackend
-from harness.docker_image import ensure_image, remove_images
-from harness.docker_progress import Progress
-from harness.docker_resources import remove_labelled
+from harness.backends.docker.image import ensure_image, remove_images
+from harness.backends.docker.progress import Progress
+from harness.backends.docker.resources import remove_labelled
 from harness.owner import Owner
 
 # Stand-in node for lifecycle tests: `python3 -m http.server` serving its data

@@ -7,8 +7,8 @@ import time
 import docker
 import pytest
 
-from harness.docker_image import ensure_image
-from harness.docker_progress import Progress
+from harness.backends.docker.image import ensure_image
+from harness.backends.docker.progress import Progress
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

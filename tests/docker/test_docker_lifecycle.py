@@ -7,6 +7,7 @@ these tests exercise the backend's mechanisms independently of the replica.
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 import time
@@ -18,8 +19,10 @@ import pytest
 from conftest import MakeCluster
 from docker_helpers import connect_ms, exec_out, wait_cluster, wait_http
 
-from harness.docker_resources import RUN_LABEL, list_labelled
+from harness.backends.docker.resources import RUN_LABEL, list_labelled
 from harness.owner import Owner
+from nemesis.driver import apply
+from nemesis.kinds import KINDS
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +62,28 @@ async def test_partition_blackholes_peers_and_heal_restores(make_cluster: MakeCl
     rules = await exec_out(backend, "n2", ["iptables", "-S"])
     assert "-A INPUT -j QUORUMLAB" in rules  # heal flushed our chain, kept the hook
     assert "DROP" not in rules
+
+
+async def test_oneway_partition_drops_only_what_the_deaf_node_receives(
+        make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    fault = KINDS["partition-oneway"].decide(backend.spec.nodes, random.Random(2), None)
+    assert fault.grudge is not None
+    (deaf,) = [a for a, dropped in fault.grudge.items() if dropped]
+    talker, other = sorted(set(backend.spec.nodes) - {deaf})
+    records: list[tuple[str, dict]] = []
+    await apply(backend, fault, "start", lambda f, value: records.append((f, value)))
+    deaf_rules = await exec_out(backend, deaf, ["iptables", "-S", "QUORUMLAB"])
+    assert {f"-s {backend.node_ip(n)}/32 -j DROP" for n in (talker, other)} <= {
+        line.split("QUORUMLAB ", 1)[-1] for line in deaf_rules.splitlines()}
+    assert "DROP" not in await exec_out(backend, talker, ["iptables", "-S", "QUORUMLAB"])
+    assert await connect_ms(backend, deaf, talker, count=1, timeout=0.5) is None
+    assert await connect_ms(backend, talker, other) is not None
+    await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
+    assert await connect_ms(backend, deaf, talker) is not None
+    assert [f for f, _ in records] == ["start-partition", "stop-partition"]
+    assert all("error" not in value for _, value in records)
 
 
 async def test_delay_raises_inter_node_latency_by_what_was_asked(
@@ -180,7 +205,7 @@ async def test_setup_failing_halfway_still_tears_down_everything(
 
     from harness.backends.base import ClusterSpec
     from harness.backends.docker import DockerBackend
-    from harness.docker_resources import remove_labelled
+    from harness.backends.docker.resources import remove_labelled
 
     create = DockerBackend._create
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.docker_resources import (
+from harness.backends.docker.resources import (
     OWNER_LABEL,
     RUN_LABEL,
     list_labelled,

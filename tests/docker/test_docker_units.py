@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.docker_bootstrap import (
+from harness.backends.docker.bootstrap import (
     DEFAULT_MIRROR,
     ImageBuildError,
     apt_sources,
     base_tag,
     debian_mirror,
 )
-from harness.docker_image import WheelTarget, _download_wheels, image_tag
-from harness.docker_progress import Progress
-from harness.docker_resources import free_subnets, resource_name
-from harness.docker_rules import delay_rules_script, partition_script
+from harness.backends.docker.image import WheelTarget, _download_wheels, image_tag
+from harness.backends.docker.progress import Progress
+from harness.backends.docker.resources import free_subnets, resource_name
+from harness.backends.docker.rules import delay_rules_script, partition_script
 
 pytestmark = pytest.mark.docker
 

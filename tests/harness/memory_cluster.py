@@ -8,10 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from harness.backends.base import Backend, ClusterSpec
+from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 
 class MemoryBackend(Backend):
     """Every node is the same in-memory store; faults are only counted."""
+
+    CAPABILITIES = frozenset({ProcessControl, NetworkFaults, ClockControl})
 
     def __init__(self, spec: ClusterSpec, lose_writes: bool = False) -> None:
         super().__init__(spec)
@@ -77,7 +80,7 @@ class MemoryBackend(Backend):
     async def resume(self, node: str) -> None:
         await self._count(f"resume {node}")
 
-    async def partition(self, grudge: dict[str, set[str]]) -> None:
+    async def partition(self, grudge: Grudge) -> None:
         await self._count("partition")
 
     async def heal(self) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import harness.docker_image
+import harness.backends.docker.image
 import harness.run_command
+from harness.backends.docker.bootstrap import ImageBuildError
 from harness.config import RunConfig
-from harness.docker_bootstrap import ImageBuildError
 from harness.run_command import choose_backend
 
 
@@ -22,7 +22,7 @@ def test_auto_falls_back_to_local_with_one_line_when_the_image_cannot_be_built(
     def broken_build(*_args: object, **_kwargs: object) -> str:
         raise ImageBuildError("no wheel of orjson==9.9.9 on the package index")
 
-    monkeypatch.setattr(harness.docker_image, "ensure_image", broken_build)
+    monkeypatch.setattr(harness.backends.docker.image, "ensure_image", broken_build)
     assert choose_backend(RunConfig(backend="auto")) == "local"
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -31,7 +31,7 @@ def test_auto_falls_back_to_local_with_one_line_when_the_image_cannot_be_built(
 
 def test_auto_takes_docker_when_the_image_is_ready(
         daemon_answers: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness.docker_image, "ensure_image", lambda *a, **k: "img:tag")
+    monkeypatch.setattr(harness.backends.docker.image, "ensure_image", lambda *a, **k: "img:tag")
     assert choose_backend(RunConfig(backend="auto")) == "docker"
 
 
@@ -40,7 +40,7 @@ def test_named_docker_is_never_swapped_for_local(daemon_answers: None,
     def must_not_build(*_args: object, **_kwargs: object) -> str:
         raise AssertionError("--backend docker builds in setup, where failure is an error")
 
-    monkeypatch.setattr(harness.docker_image, "ensure_image", must_not_build)
+    monkeypatch.setattr(harness.backends.docker.image, "ensure_image", must_not_build)
     assert choose_backend(RunConfig(backend="docker")) == "docker"
 
 

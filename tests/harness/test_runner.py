@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from checkers.history import FINAL, FINAL_READ, NEMESIS, QUIESCE
 from harness.config import RunConfig
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
@@ -44,12 +45,14 @@ async def test_complete_run_records_workload_nemesis_and_final_phase(tmp_path: P
     history = events(runner)
     fs = {(e["process"] if isinstance(e["process"], str) else "client", e["f"]) for e in history}
     assert ("client", "write") in fs and ("client", "read") in fs
-    assert ("nemesis", "kill") in fs or ("nemesis", "start-partition") in fs
-    assert ("final", "quiesce") in fs and ("final", "final-read") in fs and ("final", "read") in fs
-    final_reads = [e for e in history if e["f"] == "final-read" and e["type"] == "ok"]
+    assert (NEMESIS, "kill") in fs or (NEMESIS, "start-partition") in fs
+    assert (FINAL, QUIESCE) in fs and (FINAL, FINAL_READ) in fs and (FINAL, "read") in fs
+    final_reads = [e for e in history if e["f"] == FINAL_READ and e["type"] == "ok"]
     assert len(final_reads) == 3 * 3  # every key on every node
     results = orjson.loads((runner.folder.path / "results.json").read_bytes())
     assert results["incomplete"] is False
+    assert outcome.verdict is True and results["valid"] is True
+    assert (runner.folder.path / "report.html").exists()
     assert set(results["phases"]) >= {"setup", "workload", "heal", "final"}
     config = orjson.loads((runner.folder.path / "config.json").read_bytes())
     assert config["config"]["seed"] == 3
@@ -85,7 +88,7 @@ async def test_final_phase_reads_only_each_keys_replicas(tmp_path: Path) -> None
                     make_backend=lambda spec: holder.append(MemoryBackend(spec)) or holder[0])
     outcome = await runner.run()
     assert outcome.error is None
-    final = [e for e in events(runner) if e["f"] == "final-read" and e["type"] == "ok"]
+    final = [e for e in events(runner) if e["f"] == FINAL_READ and e["type"] == "ok"]
     per_key: dict[str, set[str]] = {}
     for event in final:
         per_key.setdefault(event["key"], set()).add(event["node"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from checkers.history import FINAL_READ, QUIESCE
 from tests.integration.run_helpers import (
     REPO,
     anomaly_kinds,
@@ -41,7 +42,7 @@ def test_correct_replica_is_valid_under_kills_and_partitions(tmp_path: Path, mod
     assert anomaly_kinds(results) == set()
     history = (latest_run(tmp_path) / "history.jsonl").read_bytes().splitlines()
     fs = {orjson.loads(line)["f"] for line in history}
-    assert {"kill", "start-partition", "final-read", "quiesce"} <= fs
+    assert {"kill", "start-partition", FINAL_READ, QUIESCE} <= fs
     assert_no_leftovers(tmp_path)
 
 

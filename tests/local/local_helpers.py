@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from harness.backends.local import LocalBackend
+from nemesis.capabilities import NetworkFaults
 
 
 def alive(pid: int) -> bool:
@@ -58,3 +59,10 @@ async def wait_healthy(backend: LocalBackend, session: aiohttp.ClientSession,
                 pass
             assert time.monotonic() < deadline, f"{url} never became healthy"
             await asyncio.sleep(0.05)
+
+
+def network(backend: LocalBackend) -> NetworkFaults:
+    """The backend's network faults (its link proxies), which these tests need."""
+    faults = backend.capability(NetworkFaults)
+    assert faults is not None, "the backend offers no network faults"
+    return faults

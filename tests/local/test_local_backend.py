@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from local_helpers import alive, get, group_members, wait_healthy
+from local_helpers import alive, get, group_members, network, wait_healthy
 
 from harness.backends.base import ClusterSpec
-from harness.backends.local import LocalBackend, render_replica_cmd
+from harness.backends.local import LocalBackend
+from nemesis.capabilities import ClockControl, NetworkFaults, ProcessControl
+from nemesis.driver import apply
+from nemesis.kinds import KINDS
 
 STANDIN = Path(__file__).with_name("standin.py")
 STANDIN_CMD = (f"{sys.executable} {STANDIN} --id {{id}} --listen {{listen}} "
@@ -54,17 +58,36 @@ async def test_nodes_reach_each_other_through_proxies(cluster) -> None:
 
 async def test_partition_blackholes_and_heal_restores(cluster) -> None:
     backend, session = cluster
-    await backend.partition({"n1": {"n2"}, "n2": {"n1"}})
+    await network(backend).partition({"n1": {"n2"}, "n2": {"n1"}})
     started = time.monotonic()
     status, body = await get(session, backend.public_url("n1") + "/ask/n2?timeout=0.5")
     assert (status, body) == (504, {"error": "timeout"}), "a cut link hangs, it does not refuse"
     assert time.monotonic() - started >= 0.45
     assert (await get(session, backend.public_url("n1") + "/ask/n3"))[0] == 200
     assert (await get(session, backend.public_url("n2") + "/ask/n1?timeout=0.5"))[0] == 504
-    await backend.heal()
+    await network(backend).heal()
     assert (await get(session, backend.public_url("n1") + "/ask/n2"))[0] == 200
     with pytest.raises(ValueError, match="unknown nodes: n9"):
-        await backend.partition({"n1": {"n9"}})
+        await network(backend).partition({"n1": {"n9"}})
+
+
+async def test_oneway_partition_cuts_only_the_deaf_nodes_links(cluster) -> None:
+    backend, session = cluster
+    fault = KINDS["partition-oneway"].decide(NODES, random.Random(2), None)
+    assert fault.grudge is not None
+    (deaf,) = [a for a, dropped in fault.grudge.items() if dropped]
+    talker, other = sorted(set(NODES) - {deaf})
+    records: list[tuple[str, dict]] = []
+    await apply(backend, fault, "start", lambda f, value: records.append((f, value)))
+    ask = backend.public_url(deaf) + f"/ask/{talker}?timeout=0.5"
+    assert (await get(session, ask))[0] == 504, "the deaf node hears nothing from a talker"
+    # Over TCP the talker's own requests die too: the deaf node drops its handshake replies.
+    assert (await get(session, backend.public_url(talker) + f"/ask/{deaf}?timeout=0.5"))[0] == 504
+    assert (await get(session, backend.public_url(talker) + f"/ask/{other}"))[0] == 200
+    await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
+    assert (await get(session, ask))[0] == 200
+    assert [f for f, _ in records] == ["start-partition", "stop-partition"]
+    assert all("error" not in value for _, value in records)
 
 
 async def test_kill_and_start_keep_data(cluster) -> None:
@@ -79,10 +102,10 @@ async def test_kill_and_start_keep_data(cluster) -> None:
         await get(session, url + "/health")
     reply = await get(session, backend.public_url("n1") + "/ask/n2")
     assert reply == (502, {"error": "refused"}), "a dead node refuses, through the proxy too"
-    await backend.partition({"n1": {"n2"}})
+    await network(backend).partition({"n1": {"n2"}})
     reply = await get(session, backend.public_url("n1") + "/ask/n2?timeout=0.3")
     assert reply == (504, {"error": "timeout"}), "but across a cut link it hangs"
-    await backend.heal()
+    await network(backend).heal()
     await backend.start("n2")
     await backend.start("n2")  # no-op while running
     await wait_healthy(backend, session)
@@ -146,16 +169,6 @@ async def test_failed_setup_leaves_nothing(tmp_path: Path) -> None:
     assert backend._links.links == {}
 
 
-def test_render_replica_cmd() -> None:
-    assert render_replica_cmd("run --id {id} --n {n}", id="n1", n=3) == [
-        "run", "--id", "n1", "--n", "3"]
-    with pytest.raises(ValueError, match=r"unknown placeholder \{port\}"):
-        render_replica_cmd("run {port}", id="n1")
-    # a field with spaces or quotes stays one argument
-    assert render_replica_cmd("run --data-dir {data_dir}", data_dir="/tmp/my runs/it's") == [
-        "run", "--data-dir", "/tmp/my runs/it's"]
-
-
 def test_no_process_left_by_this_module() -> None:
     """Belt and braces: the test process has no live child left."""
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
@@ -196,3 +209,15 @@ async def test_nodes_die_with_a_killed_harness(tmp_path: Path) -> None:
     while any(alive(p) for p in pids):
         assert time.monotonic() < deadline, "a node outlived its harness"
         await asyncio.sleep(0.05)
+
+
+async def test_without_proxies_the_backend_lacks_network_faults(tmp_path: Path) -> None:
+    backend = LocalBackend(spec_for(tmp_path), proxies=False)
+    assert backend.capability(NetworkFaults) is None
+    assert isinstance(backend.capability(ProcessControl), ProcessControl)
+    assert isinstance(backend.capability(ClockControl), ClockControl)
+    records: list[tuple[str, dict]] = []
+    fault = KINDS["partition-halves"].decide(NODES, random.Random(0), None)
+    await apply(backend, fault, "start", lambda f, value: records.append((f, value)))
+    assert records[0][0] == "start-partition"
+    assert "offers no network faults" in records[0][1]["error"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from local_helpers import get, group_members, put, wait_healthy
+from local_helpers import get, group_members, network, put, wait_healthy
 
 from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend
@@ -60,13 +60,13 @@ async def test_kill_and_start_keep_a_replicas_data(cluster) -> None:
 async def test_isolated_home_cannot_reach_a_quorum(cluster) -> None:
     backend, session = cluster
     assert (await put(session, backend.client_url("n1") + "/kv/k", "before"))[0] == 200
-    await backend.partition({"n1": {"n2", "n3"}, "n2": {"n1"}, "n3": {"n1"}})
+    await network(backend).partition({"n1": {"n2", "n3"}, "n2": {"n1"}, "n3": {"n1"}})
     started_at = time.monotonic()
     status, _ = await put(session, backend.client_url("n1") + "/kv/k", "cut")
     assert status == 503, "clients at an isolated node cannot reach a write quorum"
     assert time.monotonic() - started_at >= 0.25, "the cut link hung until the timeout"
     assert (await put(session, backend.client_url("n2") + "/kv/k", "majority"))[0] == 200
-    await backend.heal()
+    await network(backend).heal()
     assert (await put(session, backend.client_url("n1") + "/kv/k", "healed"))[0] == 200
     assert (await get(session, backend.client_url("n3") + "/kv/k"))[1]["value"] == "healed"
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from harness.proxy import _EOF, LOCALHOST, LinkProxies
+from harness.backends.local.proxy import _EOF, LOCALHOST, LinkProxies
 
 
 class Echo:

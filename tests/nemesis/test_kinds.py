@@ -1,10 +1,18 @@
-"""Parsing of the --nemesis flag."""
+"""The fault-kind registry: parsing of --nemesis, and every kind drives only the
+capability it names."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from nemesis.kinds import KINDS, parse_nemesis, parse_target_choice
+from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, ProcessControl
+from nemesis.driver import apply
+from nemesis.kinds import KINDS, check_capabilities, parse_nemesis, parse_target_choice
+from tests.nemesis.fake_backends import RECORDERS, FakeBackend, RecordedProcesses
+
+NODES = ["n1", "n2", "n3", "n4", "n5"]
 
 
 def test_all_and_none() -> None:
@@ -35,3 +43,37 @@ def test_target_choice() -> None:
     assert parse_target_choice(None) is None
     with pytest.raises(ValueError):
         parse_target_choice("most")
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+async def test_each_kind_starts_and_stops_through_its_capability_alone(name: str) -> None:
+    kind = KINDS[name]
+    assert kind.name == name and kind.help and kind.colour and kind.label
+    assert kind.capability in CAPABILITY_NAMES
+    assert kind.events[0] != kind.events[1]
+    fault = kind.decide(NODES, random.Random(1), None)
+    assert fault.kind == name and fault.targets
+    mechanism = RECORDERS[kind.capability]()
+    records: list[tuple[str, dict]] = []
+    for action in ("start", "stop"):
+        await apply(FakeBackend(mechanism), fault, action,
+                    lambda f, value: records.append((f, value)))
+    assert [f for f, _ in records] == list(kind.events)
+    assert all("error" not in value for _, value in records)
+    assert len(mechanism.calls) >= 2, "start and stop both reached the backend"
+
+
+async def test_a_missing_capability_is_recorded_not_raised() -> None:
+    records: list[tuple[str, dict]] = []
+    fault = KINDS["delay"].decide(NODES, random.Random(0), None)
+    await apply(FakeBackend(RecordedProcesses()), fault, "start",
+                lambda f, value: records.append((f, value)))
+    assert records[0][0] == "start-delay"
+    assert "offers no network faults" in records[0][1]["error"]
+
+
+def test_capability_check_names_the_kind_and_what_it_needs() -> None:
+    check_capabilities(["kill", "clock-skew"], {ProcessControl, ClockControl}, "test")
+    with pytest.raises(ValueError, match="'partition-ring' needs network faults") as err:
+        check_capabilities(["kill", "partition-ring"], {ProcessControl}, "test")
+    assert "\n" not in str(err.value) and "test backend" in str(err.value)

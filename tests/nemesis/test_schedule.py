@@ -11,6 +11,7 @@ import pytest
 from nemesis.driver import drive
 from nemesis.kinds import KINDS
 from nemesis.schedule import Schedule
+from tests.nemesis.fake_backends import FakeBackend, RecordedProcesses
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 
@@ -34,8 +35,8 @@ def test_iterating_twice_replays() -> None:
 
 
 def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
-    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 60)
-    assert [s.action for s in steps] == ["start", "stop"] * 30
+    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 80)
+    assert [s.action for s in steps] == ["start", "stop"] * 40
     for start, stop in zip(steps[::2], steps[1::2], strict=True):
         assert stop.fault is start.fault
     gaps = [b.at - a.at for a, b in itertools.pairwise([*steps[:1], *steps])][1:]
@@ -57,39 +58,16 @@ def test_empty_and_bad_schedules() -> None:
         Schedule(["kill"], NODES, 0.0, seed=0)
 
 
-class FakeBackend:
-    """Records calls; fails pause to show that errors are recorded."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    async def kill(self, node: str) -> None:
-        self.calls.append(("kill", node))
-
-    async def start(self, node: str) -> None:
-        self.calls.append(("start", node))
-
+class PauseFails(RecordedProcesses):
     async def pause(self, node: str) -> None:
         raise RuntimeError("no such node")
 
-    async def resume(self, node: str) -> None:
-        self.calls.append(("resume", node))
 
-    async def partition(self, grudge: dict[str, set[str]]) -> None:
-        self.calls.append(("partition", grudge))
-
-    async def heal(self) -> None:
-        self.calls.append(("heal",))
-
-    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
-                             loss: float = 0.0) -> None:
-        self.calls.append(("delay", delay_ms, jitter_ms, loss))
-
-    async def clear_link_delay(self) -> None:
-        self.calls.append(("clear-delay",))
-
-    async def skew_clock(self, node: str, offset_s: float) -> None:
-        self.calls.append(("skew", node, offset_s))
+def fake_backend() -> FakeBackend:
+    """Records calls; fails pause to show that errors are recorded."""
+    backend = FakeBackend()
+    backend.offered = (PauseFails(backend.calls), *backend.offered[1:])
+    return backend
 
 
 async def drive_for(backend: FakeBackend, schedule: Schedule,
@@ -108,7 +86,7 @@ async def drive_for(backend: FakeBackend, schedule: Schedule,
 
 
 async def test_driver_applies_steps_and_heals_on_stop() -> None:
-    backend = FakeBackend()
+    backend = fake_backend()
     records = await drive_for(
         backend, Schedule(["kill", "partition-halves", "pause"], NODES, 0.02, seed=3), 0.5)
     fs = [f for f, _ in records]
@@ -124,7 +102,7 @@ async def test_driver_applies_steps_and_heals_on_stop() -> None:
 
 
 async def test_driver_heals_when_cancelled_mid_fault() -> None:
-    backend = FakeBackend()
+    backend = fake_backend()
     records: list[tuple[str, dict]] = []
     schedule = Schedule(["partition-ring"], NODES, 0.05, seed=0)
     t0 = time.monotonic()
@@ -141,7 +119,7 @@ async def test_driver_heals_when_cancelled_mid_fault() -> None:
 
 
 async def test_driver_applies_and_undoes_delay_and_clock_skew() -> None:
-    backend = FakeBackend()
+    backend = fake_backend()
     records = await drive_for(backend, Schedule(["delay", "clock-skew"], NODES, 0.02, seed=5),
                               0.4)
     fs = [f for f, _ in records]

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nemesis import faults
-from nemesis.faults import Fault, majority, make_fault
+from nemesis.faults import Fault, majority
+from nemesis.kinds import KINDS
 
 
 def nodes_of(n: int) -> list[str]:
@@ -114,9 +115,23 @@ def test_random_target_choice_uses_every_size() -> None:
 
 
 def test_make_fault_and_describe() -> None:
-    fault = make_fault("partition-isolate", nodes_of(3), random.Random(0))
+    fault = KINDS["partition-isolate"].decide(nodes_of(3), random.Random(0), None)
     described = fault.describe()
     assert described["kind"] == "partition-isolate"
     assert described["nodes"] == ["n1", "n2", "n3"]
     assert sum(len(v) for v in described["grudge"].values()) == 4  # 2 + 1 + 1
     assert Fault("kill", ("n2",)).describe() == {"kind": "kill", "nodes": ["n2"]}
+
+
+@given(n=st.integers(min_value=2, max_value=11), seed=seeds)
+def test_oneway_partition_drops_one_direction_only(n: int, seed: int) -> None:
+    nodes = nodes_of(n)
+    fault = KINDS["partition-oneway"].decide(nodes, random.Random(seed), None)
+    assert fault.grudge is not None
+    deaf = {a for a, dropped in fault.grudge.items() if dropped}
+    talkers = set(nodes) - deaf
+    assert len(deaf) == n // 2 and talkers
+    for a in deaf:
+        assert fault.grudge[a] == talkers, "a deaf node drops everything the others send"
+    assert all(not fault.grudge.get(b) for b in talkers), "the others still hear it"
+    assert set(fault.targets) == set(nodes)

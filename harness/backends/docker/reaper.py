@@ -13,7 +13,7 @@ With nothing labelled left for IDLE_EXIT_S the reaper exits too; before
 exiting it lets go of the lock and looks once more, so a run that found the
 lock taken (and so started no reaper) just before is still seen and watched.
 
-    python -m harness.docker_reaper     # what ensure_reaper() starts
+    python -m harness.backends.docker.reaper     # what ensure_reaper() starts
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ from typing import IO
 import docker
 import docker.errors
 
-from harness.docker_resources import docker_error_line, orphaned_runs, remove_labelled, run_owners
+from harness.backends.docker.resources import (
+    docker_error_line,
+    orphaned_runs,
+    remove_labelled,
+    run_owners,
+)
 
 POLL_S = 2.0
 IDLE_EXIT_S = 60.0
@@ -66,7 +71,7 @@ def ensure_reaper() -> None:
     held.close()
     with _state_path("log").open("ab") as log_file:
         subprocess.Popen(
-            [sys.executable, "-m", "harness.docker_reaper"], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "harness.backends.docker.reaper"], stdin=subprocess.DEVNULL,
             stdout=log_file, stderr=log_file, start_new_session=True, close_fds=True,
             cwd="/", env={**os.environ, "PYTHONPATH": _import_root()})
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from harness.docker_bootstrap import (
+from harness.backends.docker.bootstrap import (
     BASE_REPO,
     GLIBC,
     PYTHON_TAG,
@@ -33,7 +33,7 @@ from harness.docker_bootstrap import (
     bootstrap_tag,
     host_arch,
 )
-from harness.docker_progress import Progress
+from harness.backends.docker.progress import Progress
 
 DEFAULT_BASE = "python:3.11-slim"
 IMAGE_REPO = "quorumlab-replica"
@@ -50,7 +50,7 @@ _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 
 def project_root() -> Path:
     """The source checkout this harness runs from (image builds need it)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     if not (root / "docker" / "Dockerfile").is_file():
         raise ImageBuildError(
             f"no docker/Dockerfile beside the harness ({root}): image builds need a source checkout"

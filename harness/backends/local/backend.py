@@ -2,7 +2,7 @@
 
 Each node runs in its own process group (``start_new_session``), so kill,
 pause and teardown reach everything it spawned. Node ``i`` reaches node ``j``
-only through the link proxy ``i -> j`` (harness/proxy.py): its ``--peers`` entry
+only through the link proxy ``i -> j`` (proxy.py): its ``--peers`` entry
 for ``j`` is that proxy's address, its own entry is its real address. In client
 mode a fan-out agent per node lives at that node's network position: it is
 given the node's very peer list, so it suffers the node's partitions. Clients
@@ -28,28 +28,21 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.backends.base import Backend, ClusterSpec, Grudge
-from harness.proxy import LOCALHOST, LinkProxies
+from harness.backends.base import Backend, ClusterSpec
+from harness.backends.local.proxy import LOCALHOST, LinkProxies
+from harness.backends.node_commands import NodePlace, agent_command, node_command
+from nemesis.capabilities import (
+    CapabilityT,
+    ClockControl,
+    Grudge,
+    NetworkFaults,
+    ProcessControl,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no clash with outgoing sockets
 EXIT_WAIT_S = 5.0
 PR_SET_PDEATHSIG = 1
-TEMPLATE_FIELDS = ("id", "listen", "peers", "data_dir", "n", "r", "w")
-
-
-def render_replica_cmd(template: str, **fields: object) -> list[str]:
-    """Fill a ``--replica-cmd`` template; ValueError (one line) if it is malformed."""
-    try:
-        return shlex.split(template.format(**{name: shlex.quote(str(value))
-                                              for name, value in fields.items()}))
-    except KeyError as exc:
-        raise ValueError(
-            f"--replica-cmd: unknown placeholder {{{exc.args[0]}}}; "
-            f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
-        ) from None
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"--replica-cmd: {exc}") from None
 
 
 def free_port(taken: set[int], rng: random.Random) -> int:
@@ -68,12 +61,38 @@ def free_port(taken: set[int], rng: random.Random) -> int:
     raise RuntimeError("no free port found on 127.0.0.1")
 
 
+class ProxiedNetwork:
+    """The local backend's network faults: what its link proxies cut or slow."""
+
+    def __init__(self, links: LinkProxies, nodes: tuple[str, ...]) -> None:
+        self._links = links
+        self._nodes = frozenset(nodes)
+
+    async def partition(self, grudge: Grudge) -> None:
+        unknown = (set(grudge) | set().union(*grudge.values())) - self._nodes
+        if unknown:
+            raise ValueError(f"grudge names unknown nodes: {', '.join(sorted(unknown))}")
+        await self._links.partition(grudge)
+
+    async def heal(self) -> None:
+        await self._links.heal()
+
+    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
+                             loss: float = 0.0) -> None:
+        self._links.set_delay(delay_ms / 1000, jitter_ms / 1000, loss)
+
+    async def clear_link_delay(self) -> None:
+        self._links.clear_delay()
+
+
 class LocalBackend(Backend):
     """Nodes as local processes, links through harness-owned proxies.
 
-    ``proxies=False`` wires nodes to each other directly: no network faults,
-    but nothing between the nodes either (used to measure what proxies cost).
+    ``proxies=False`` wires nodes to each other directly: nothing between the
+    nodes (used to measure what proxies cost), so no network faults either.
     """
+
+    CAPABILITIES = frozenset({ProcessControl, NetworkFaults, ClockControl})
 
     def __init__(self, spec: ClusterSpec, *, proxies: bool = True) -> None:
         if spec.mode not in ("coordinator", "client"):
@@ -88,7 +107,13 @@ class LocalBackend(Backend):
         self._every_process: list[subprocess.Popen[bytes]] = []
         self._paused: set[str] = set()
         self._links = LinkProxies()
+        self._network = ProxiedNetwork(self._links, spec.nodes) if proxies else None
         _LIVE.add(self)
+
+    def capability(self, kind: type[CapabilityT]) -> CapabilityT | None:
+        if kind is NetworkFaults:
+            return self._network  # type: ignore[return-value]
+        return super().capability(kind)
 
     # paths
     def log_path(self, name: str) -> Path:
@@ -177,25 +202,7 @@ class LocalBackend(Backend):
             _kill_group(self._nodes[node], signal.SIGCONT)
             self._paused.discard(node)
 
-    # network faults
-    async def partition(self, grudge: Grudge) -> None:
-        self._need_proxies("partitions")
-        unknown = (set(grudge) | set().union(*grudge.values())) - set(self.spec.nodes)
-        if unknown:
-            raise ValueError(f"grudge names unknown nodes: {', '.join(sorted(unknown))}")
-        await self._links.partition(grudge)
-
-    async def heal(self) -> None:
-        await self._links.heal()
-
-    async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
-                             loss: float = 0.0) -> None:
-        self._need_proxies("link delay and loss")
-        self._links.set_delay(delay_ms / 1000, jitter_ms / 1000, loss)
-
-    async def clear_link_delay(self) -> None:
-        self._links.clear_delay()
-
+    # clock
     async def skew_clock(self, node: str, offset_s: float) -> None:
         path = self.clock_file(node)
         tmp = path.with_suffix(".tmp")
@@ -204,39 +211,13 @@ class LocalBackend(Backend):
 
     # commands
     def _node_cmd(self, node: str) -> list[str]:
-        spec = self.spec
-        listen = f"{LOCALHOST}:{self._ports[node]}"
-        if spec.replica_cmd is not None:
-            return render_replica_cmd(
-                spec.replica_cmd, id=node, listen=listen, peers=self._peers[node],
-                data_dir=self.data_dir(node), n=spec.n, r=spec.r, w=spec.w)
-        cmd = [
-            sys.executable, "-m", "replica", "--id", node, "--listen", listen,
-            "--peers", self._peers[node], "--n", str(spec.n), "--r", str(spec.r),
-            "--w", str(spec.w), "--data-dir", str(self.data_dir(node)),
-            "--request-timeout", str(spec.request_timeout),
-            "--anti-entropy-interval", str(spec.anti_entropy_interval),
-            "--clock-offset-file", str(self.clock_file(node)),
-        ]
-        return cmd + self._protocol_flags()
+        return node_command(self.spec, sys.executable, NodePlace(
+            node, f"{LOCALHOST}:{self._ports[node]}", self._peers[node],
+            str(self.data_dir(node)), str(self.clock_file(node))))
 
     def _agent_cmd(self, home: str) -> list[str]:
-        """The reference fan-out agent (also in front of a --replica-cmd cluster:
-        it only speaks the internal API). It runs the protocol, so it gets the bugs."""
-        spec = self.spec
-        cmd = [
-            sys.executable, "-m", "replica.agent",
-            "--listen", f"{LOCALHOST}:{self._agent_ports[home]}",
-            "--peers", self._peers[home], "--n", str(spec.n), "--r", str(spec.r),
-            "--w", str(spec.w), "--request-timeout", str(spec.request_timeout),
-        ]
-        return cmd + self._protocol_flags()
-
-    def _protocol_flags(self) -> list[str]:
-        flags = [arg for bug in self.spec.bugs for arg in ("--bug", bug)]
-        if self.spec.allow_weak_quorum:
-            flags.append("--allow-weak-quorum")
-        return flags
+        return agent_command(self.spec, sys.executable,
+                             f"{LOCALHOST}:{self._agent_ports[home]}", self._peers[home])
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.spec.extra_env, "PYTHONUNBUFFERED": "1"}
@@ -254,10 +235,6 @@ class LocalBackend(Backend):
                 raise RuntimeError(f"cannot start {name}: {exc}") from None
         self._every_process.append(proc)
         return proc
-
-    def _need_proxies(self, what: str) -> None:
-        if not self.use_proxies:
-            raise NotImplementedError(f"{what} need the link proxies (proxies=False)")
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:

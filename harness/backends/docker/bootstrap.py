@@ -20,7 +20,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from harness.docker_progress import Progress
+from harness.backends.docker.progress import Progress
 
 SUITE = "bookworm"
 PACKAGES = ("python3", "python3-venv", "iptables", "iproute2", "procps")

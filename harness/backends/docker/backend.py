@@ -33,10 +33,10 @@ import docker
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
-from harness.backends.base import Backend, ClusterSpec, Grudge
-from harness.docker_image import ensure_image
-from harness.docker_reaper import ensure_reaper
-from harness.docker_resources import (
+from harness.backends.base import Backend, ClusterSpec
+from harness.backends.docker.image import ensure_image
+from harness.backends.docker.reaper import ensure_reaper
+from harness.backends.docker.resources import (
     free_ports,
     free_subnets,
     labels,
@@ -44,7 +44,7 @@ from harness.docker_resources import (
     resource_name,
     used_networks,
 )
-from harness.docker_rules import (
+from harness.backends.docker.rules import (
     QDELAY_PID,
     delay_rules_script,
     init_script,
@@ -53,6 +53,8 @@ from harness.docker_rules import (
     stop_delay_script,
     wait_for_file_script,
 )
+from harness.backends.node_commands import NodePlace, agent_command, node_command
+from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 PORT = 8000
 DATA_DIR = "/data"
@@ -89,6 +91,8 @@ class LinkDelay:
 
 class DockerBackend(Backend):
     """Backend on the local Docker Engine (see the module docstring)."""
+
+    CAPABILITIES = frozenset({ProcessControl, NetworkFaults, ClockControl})
 
     def __init__(self, spec: ClusterSpec, image: str | None = None, base: str = "auto",
                  client: docker.DockerClient | None = None) -> None:
@@ -192,23 +196,11 @@ class DockerBackend(Backend):
         return ",".join(f"{n}={self._node(n).ip}:{PORT}" for n in self.spec.nodes)
 
     def _command(self, member: Member) -> list[str]:
-        spec = self.spec
-        if member.role == "node" and spec.replica_cmd is not None:
-            return ["sh", "-c", spec.replica_cmd.format(
-                id=member.node, listen=f"0.0.0.0:{PORT}", peers=self._peers_arg(),
-                data_dir=DATA_DIR, n=spec.n, r=spec.r, w=spec.w)]
-        common = ["--listen", f"0.0.0.0:{PORT}", "--peers", self._peers_arg(),
-                  "--n", str(spec.n), "--r", str(spec.r), "--w", str(spec.w),
-                  "--request-timeout", str(spec.request_timeout)]
-        for bug in spec.bugs:
-            common += ["--bug", bug]
-        if spec.allow_weak_quorum:
-            common.append("--allow-weak-quorum")
+        listen = f"0.0.0.0:{PORT}"
         if member.role == "agent":
-            return ["python", "-m", "replica.agent", *common]
-        return ["python", "-m", "replica", "--id", member.node, *common,
-                "--data-dir", DATA_DIR, "--clock-offset-file", CLOCK_OFFSET_FILE,
-                "--anti-entropy-interval", str(spec.anti_entropy_interval)]
+            return agent_command(self.spec, "python", listen, self._peers_arg())
+        return node_command(self.spec, "python", NodePlace(
+            member.node, listen, self._peers_arg(), DATA_DIR, CLOCK_OFFSET_FILE))
 
     async def _create(self, member: Member, network: str) -> None:
         api = self.client.api
@@ -374,7 +366,7 @@ class DockerBackend(Backend):
         if unknown:
             raise DockerBackendError(f"partition names unknown nodes: {sorted(unknown)}")
         async with self._lock:
-            self._grudge = {k: set(v) for k, v in grudge.items() if v}
+            self._grudge = {k: frozenset(v) for k, v in grudge.items() if v}
             await self._each_reachable(
                 lambda m: self._exec(m, partition_script(self._drop_from(m))))
 
