@@ -198,7 +198,8 @@ def markdown_table(summaries: Sequence[RowSummary]) -> str:
             kinds.update(run.kinds)
         median, worst = summary.first_anomaly()
         rates = [run.ok_per_s for run in summary.runs]
-        in_faults = [r.ok_per_s_in_faults for r in summary.runs if r.ok_per_s_in_faults]
+        in_faults = [r.ok_per_s_in_faults for r in summary.runs
+                     if r.ok_per_s_in_faults is not None]
         verdict = f"{summary.detected}/{len(summary.runs)}"
         if summary.failed:
             verdict += f" ({summary.failed} no verdict)"
