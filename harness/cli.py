@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "checkers.cli",
     "harness.image_command",
     "harness.cleanup_command",
+    "harness.systems_command",
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.backends.node_commands import TEMPLATE_FIELDS
+from harness.systems import DEFAULT_SYSTEM, System, system_class
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import check_kind
 
@@ -29,6 +30,8 @@ class RunConfig:
     """Everything that defines one test plan."""
 
     name: str = "quorumlab"
+    system: str = DEFAULT_SYSTEM
+    system_opts: dict[str, str] = field(default_factory=dict)
     backend: str = "auto"
     nodes: int = 5
     n: int | None = None  # replicas per key; defaults to nodes
@@ -39,6 +42,7 @@ class RunConfig:
     keys: int = 8
     rate: float = 0.0  # ops/s over all workers; 0 = unbounded
     read_ratio: float = 0.5
+    cas_ratio: float = 0.0
     time_limit: float = 30.0
     op_timeout: float = 1.0
     nemesis: list[str] = field(default_factory=list)
@@ -61,6 +65,10 @@ class RunConfig:
     def node_ids(self) -> tuple[str, ...]:
         return tuple(f"n{i}" for i in range(1, self.nodes + 1))
 
+    def make_system(self) -> System:
+        """The system under test with its options; ValueError (one line) if bad."""
+        return system_class(self.system)(self.system_opts)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -81,17 +89,14 @@ class RunConfig:
         _check(self.backend in BACKENDS, f"--backend must be one of {', '.join(BACKENDS)}")
         _check(self.mode in MODES, f"--mode must be one of {', '.join(MODES)}")
         _check(1 <= self.nodes <= 32, "--nodes must be between 1 and 32")
-        n = self.replication
-        _check(1 <= n <= self.nodes, f"--n must be between 1 and --nodes ({self.nodes})")
-        _check(1 <= self.r <= n, f"--r must be between 1 and n ({n})")
-        _check(1 <= self.w <= n, f"--w must be between 1 and n ({n})")
-        _check(self.r + self.w > n or self.allow_weak_quorum,
-               f"r + w = {self.r + self.w} <= n = {n} is no quorum system; "
-               "pass --allow-weak-quorum to test it anyway")
+        if self.system == DEFAULT_SYSTEM:  # quorums are the replica API's; others have theirs
+            self._validate_quorums()
         _check(self.concurrency >= 1, "--concurrency must be at least 1")
         _check(1 <= self.keys <= 100_000, "--keys must be between 1 and 100000")
         _check(self.rate >= 0, "--rate must be >= 0 (0 = unbounded)")
         _check(0.0 <= self.read_ratio <= 1.0, "--read-ratio must be between 0 and 1")
+        _check(0.0 <= self.cas_ratio <= 1.0 - self.read_ratio,
+               "--cas-ratio must be between 0 and 1 - --read-ratio")
         _check(self.time_limit > 0, "--time-limit must be > 0 seconds")
         _check(self.op_timeout > 0, "--op-timeout must be > 0 seconds")
         _check(self.nemesis_interval > 0, "--nemesis-interval must be > 0 seconds")
@@ -109,6 +114,34 @@ class RunConfig:
         if self.replica_cmd is not None:
             _check_template(self.replica_cmd)
             _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+        self._validate_system()
+
+    def _validate_quorums(self) -> None:
+        n = self.replication
+        _check(1 <= n <= self.nodes, f"--n must be between 1 and --nodes ({self.nodes})")
+        _check(1 <= self.r <= n, f"--r must be between 1 and n ({n})")
+        _check(1 <= self.w <= n, f"--w must be between 1 and n ({n})")
+        _check(self.r + self.w > n or self.allow_weak_quorum,
+               f"r + w = {self.r + self.w} <= n = {n} is no quorum system; "
+               "pass --allow-weak-quorum to test it anyway")
+
+    def _validate_system(self) -> None:
+        """The system exists, takes these options, and can do what was asked."""
+        try:
+            system = self.make_system()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if self.system != DEFAULT_SYSTEM:
+            for flag, used in (("--replica-cmd", self.replica_cmd is not None),
+                               ("--replica-bug", bool(self.replica_bugs)),
+                               ("--mode client", self.mode == "client")):
+                _check(not used, f"{flag} applies only to the {DEFAULT_SYSTEM} system")
+        _check(self.backend == "auto" or self.backend in system.backends,
+               f"the {self.system} system runs on the {' or '.join(system.backends)} "
+               f"backend, not {self.backend}")
+        _check(self.cas_ratio == 0 or "cas" in system.ops,
+               f"--cas-ratio {self.cas_ratio:g}: the {self.system} system has no cas "
+               f"(its ops: {', '.join(sorted(system.ops))})")
 
 
 def _check(condition: bool, message: str) -> None:

@@ -23,6 +23,7 @@ class RunOutcome:
     error: str | None = None
     report: Report | None = None
     phases: dict[str, float] = field(default_factory=dict)
+    system_stats: dict[str, Any] | None = None  # the system client's traffic, if it counts it
 
     @property
     def exit_code(self) -> int:
@@ -40,5 +41,6 @@ class RunOutcome:
             "incomplete": self.incomplete,
             "error": self.error,
             "phases": self.phases,
+            "system": self.system_stats,
             "checkers": self.report.to_dict() if self.report is not None else None,
         }

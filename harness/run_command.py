@@ -20,12 +20,13 @@ import orjson
 from rich.console import Console
 
 from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
-from harness.backends import backend_class, docker_available
+from harness.backends import docker_available
 from harness.config import ConfigError, RunConfig
 from harness.outcome import EXIT_INTERRUPTED, RunOutcome
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
 from harness.summary import print_summary
+from harness.systems.base import parse_system_opts
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import check_capabilities, nemesis_help, parse_nemesis
 
@@ -46,6 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "nemesis injects faults, then check the history.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     cluster = p.add_argument_group("cluster")
+    cluster.add_argument("--system", default=defaults.system, metavar="NAME",
+                         help="the system under test (default %(default)s; "
+                              "`quorumlab systems` lists them with their options)")
+    cluster.add_argument("--system-opt", action="append", default=[], metavar="KEY=VALUE",
+                         help="an option of the system (repeatable)")
     cluster.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
                          help="where nodes run: docker containers or local processes "
                               "(auto: docker when a daemon answers, else local)")
@@ -83,6 +89,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="ops/s over all workers, 0 = unbounded (default %(default)s)")
     work.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
                       help="fraction of ops that are reads (default %(default)s)")
+    work.add_argument("--cas-ratio", type=float, default=defaults.cas_ratio,
+                      help="fraction of ops that are compare-and-sets, for systems with "
+                           "cas (default %(default)s)")
     work.add_argument("--time-limit", type=float, default=defaults.time_limit,
                       help="seconds of workload (default %(default)s)")
     work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
@@ -125,9 +134,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         return config
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     config = RunConfig(
-        name=args.name, backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
+        name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
+        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
         mode=args.mode, concurrency=args.concurrency, keys=args.keys, rate=args.rate,
-        read_ratio=args.read_ratio, time_limit=args.time_limit, op_timeout=args.op_timeout,
+        read_ratio=args.read_ratio, cas_ratio=args.cas_ratio, time_limit=args.time_limit,
+        op_timeout=args.op_timeout,
         nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
         nemesis_targets=args.nemesis_targets, seed=seed, replica_bugs=args.replica_bug,
         replica_cmd=args.replica_cmd, allow_weak_quorum=args.allow_weak_quorum,
@@ -161,7 +172,8 @@ def run_command(args: argparse.Namespace) -> int:
                          "or start dockerd), or use --backend local\n")
         return EXIT_HARNESS_FAILURE
     try:  # before any cluster starts: a fault the backend cannot cause is a bad option
-        check_capabilities(config.nemesis, backend_class(backend).CAPABILITIES, backend)
+        check_capabilities(config.nemesis, config.make_system().offered_capabilities(backend),
+                           f"{config.system} system on the {backend}")
     except ValueError as exc:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
@@ -188,6 +200,9 @@ def choose_backend(config: RunConfig) -> str | None:
         return "local"
     if config.backend == "docker":
         return "docker" if docker_available() else None
+    backends = config.make_system().backends
+    if len(backends) == 1:  # nowhere else to go: a missing daemon is the backend's error
+        return backends[0] if backends[0] != "docker" or docker_available() else None
     if config.replica_cmd:  # a host command cannot run inside the replica image
         return "local"
     if not docker_available():

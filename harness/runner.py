@@ -16,20 +16,16 @@ import time
 import uuid
 from collections.abc import Callable
 
-import aiohttp
-
 from checkers.api import check
 from checkers.formats import load_history
 from checkers.history import NEMESIS, Event
-from harness.backends import create_backend
 from harness.backends.base import Backend, ClusterSpec
-from harness.client import NodeClient
 from harness.config import RunConfig
-from harness.final_phase import final_reads, quiesce
 from harness.outcome import RunOutcome
 from harness.recorder import Recorder
 from harness.results import write_results
 from harness.run_folder import RunFolder
+from harness.systems import SystemClient, SystemNotReady
 from harness.workload import WorkloadPlan, key_names, run_workers
 from nemesis.driver import drive
 from nemesis.schedule import Schedule
@@ -55,27 +51,6 @@ def cluster_spec(config: RunConfig, folder: RunFolder, run_id: str, backend: str
     )
 
 
-async def wait_healthy(session: aiohttp.ClientSession, urls: list[str], limit: float) -> None:
-    """Wait until every URL answers GET /health with 200, or fail after `limit` s."""
-    deadline = time.monotonic() + limit
-    pending = list(urls)
-    while pending:
-        still = []
-        for url in pending:
-            try:
-                async with session.get(f"{url}/health",
-                                       timeout=aiohttp.ClientTimeout(total=1)) as response:
-                    if response.status != 200:
-                        still.append(url)
-            except (aiohttp.ClientError, TimeoutError):
-                still.append(url)
-        pending = still
-        if pending and time.monotonic() > deadline:
-            raise HarnessError(f"nodes not healthy after {limit:.0f}s: {', '.join(pending)}")
-        if pending:
-            await asyncio.sleep(0.1)
-
-
 class Runner:
     """Runs one test plan in one run folder."""
 
@@ -83,7 +58,9 @@ class Runner:
                  progress: Callable[[str], None] = lambda _: None,
                  make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
         self.config = config
-        self.make_backend = make_backend or (lambda spec: create_backend(backend_name, spec))
+        self.system = config.make_system()
+        self.make_backend = make_backend or (
+            lambda spec: self.system.create_backend(backend_name, spec))
         self.folder = folder
         self.backend_name = backend_name
         self.progress = progress
@@ -147,7 +124,8 @@ class Runner:
             history = load_history(self.folder.history, "jsonl")
             if not self.outcome.incomplete:
                 started = time.monotonic()
-                report = check(history, model="register",
+                model = "cas-register" if self.config.cas_ratio > 0 else "register"
+                report = check(history, model=model,
                                time_limit=max(10.0, self.config.time_limit))
                 self.outcome.verdict, self.outcome.report = report.verdict, report
                 self._phase("check", started)
@@ -175,41 +153,45 @@ class Runner:
         except Exception as exc:
             raise HarnessError(f"cluster setup failed: {exc}") from exc
         async with new_session() as session:
-            public = {node: backend.public_url(node) for node in nodes}
-            homes = [(node, backend.client_url(node)) for node in nodes]
-            await wait_healthy(session, list(public.values()) + [url for _, url in homes],
-                               HEALTH_TIMEOUT)
-            self._phase("setup", started)
+            client = self.system.client(backend, session, config)
+            try:
+                await client.ready(HEALTH_TIMEOUT)
+                self._phase("setup", started)
+                await self._test(backend, client, recorder)
+            except SystemNotReady as exc:
+                raise HarnessError(str(exc)) from None
+            finally:
+                self.outcome.system_stats = client.statistics()
 
-            started = time.monotonic()
-            self.progress(f"running workload for {config.time_limit:g}s")
-            client = NodeClient(session, config.op_timeout)
-            await self._run_workload(backend, client, homes, recorder)
-            self._phase("workload", started)
+    async def _test(self, backend: Backend, client: SystemClient, recorder: Recorder) -> None:
+        """Workload and nemesis, heal, final phase: the phases after setup."""
+        config = self.config
+        started = time.monotonic()
+        self.progress(f"running workload for {config.time_limit:g}s")
+        await self._run_workload(backend, client, recorder)
+        self._phase("workload", started)
 
-            started = time.monotonic()
-            self.progress("healing and restarting every node")
-            await backend.heal_all()
-            await wait_healthy(session, list(public.values()), HEALTH_TIMEOUT)
-            self._phase("heal", started)
+        started = time.monotonic()
+        self.progress("healing and restarting every node")
+        await backend.heal_all()
+        await client.ready(HEALTH_TIMEOUT)
+        self._phase("heal", started)
 
-            started = time.monotonic()
-            self.progress("waiting for replicas to converge")
-            keys = key_names(config.keys)
-            await quiesce(session, public, keys, config.replication, recorder,
-                          config.quiesce_timeout, config.op_timeout)
-            await final_reads(session, public, [url for _, url in homes], keys,
-                              config.replication, recorder, client, config.op_timeout)
-            self._phase("final", started)
+        started = time.monotonic()
+        self.progress("waiting for replicas to converge")
+        await client.final(key_names(config.keys), recorder)
+        self._phase("final", started)
 
-    async def _run_workload(self, backend: Backend, client: NodeClient,
-                            homes: list[tuple[str, str]], recorder: Recorder) -> None:
+    async def _run_workload(self, backend: Backend, client: SystemClient,
+                            recorder: Recorder) -> None:
         config = self.config
         plan = WorkloadPlan(keys=key_names(config.keys), concurrency=config.concurrency,
-                            read_ratio=config.read_ratio, rate=config.rate, seed=config.seed)
+                            read_ratio=config.read_ratio, rate=config.rate, seed=config.seed,
+                            cas_ratio=config.cas_ratio)
         stop = asyncio.Event()
         recorder.start_clock()
-        tasks = [asyncio.create_task(run_workers(plan, client, homes, recorder, stop))]
+        tasks = [asyncio.create_task(run_workers(plan, client, client.homes(), recorder,
+                                                 stop))]
         if config.nemesis:
             schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,
                                 config.seed, config.nemesis_targets)

@@ -1,5 +1,12 @@
-"""The register workload: random reads and unique-valued writes over a few keys,
-issued by concurrent asyncio workers and recorded as Jepsen-style ops.
+"""The register workload: random reads, unique-valued writes and (when the
+system has them) compare-and-sets over a few keys, issued by concurrent asyncio
+workers and recorded as Jepsen-style ops.
+
+A cas is recorded as Jepsen records it, ``"value": [old, new]``. Its ``old`` is
+the last value this worker saw or wrote at that key, so that it often matches
+(a cas of a value no one holds only fails, which tests nothing); a worker
+that knows no value there yet writes instead. ``new`` is a fresh unique value
+like a write's.
 
 Process p lives at home node p mod N. After an `info` op the worker continues
 under process p + concurrency, since the old op may still be in flight.
@@ -21,11 +28,13 @@ FAIL_BACKOFF = 0.05  # seconds a worker waits after a failed op (jittered)
 
 
 class OpClient(Protocol):
-    """What a worker needs from a client: one read or write against a URL."""
+    """What a worker needs from a client: one op against its home's address."""
 
     async def read(self, base_url: str, key: str) -> Outcome: ...
 
     async def write(self, base_url: str, key: str, value: Any) -> Outcome: ...
+
+    async def cas(self, base_url: str, key: str, old: Any, new: Any) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class WorkloadPlan:
     read_ratio: float
     rate: float  # ops/s over all workers; 0 = unbounded
     seed: int
+    cas_ratio: float = 0.0  # taken from the writes' share, after the reads'
 
 
 def key_names(count: int) -> list[str]:
@@ -80,23 +90,35 @@ async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[s
     node, url = home
     process = slot
     seq = 0
+    known: dict[str, Any] = {}  # key -> the last value this worker saw there
     while not stop.is_set():
         await limiter.wait()
         if stop.is_set():
             return
         key = rng.choice(plan.keys)
-        if rng.random() < plan.read_ratio:
+        draw = rng.random()
+        if draw < plan.read_ratio:
             recorder.record(process, "invoke", "read", key=key, node=node)
             outcome = await client.read(url, key)
             recorder.record(process, outcome.type, "read", key=key, value=outcome.value,
                             version=outcome.version, error=outcome.error, node=node)
+            if outcome.type == "ok":
+                known[key] = outcome.value
         else:
             seq += 1
             value = f"{process}-{seq}"
-            recorder.record(process, "invoke", "write", key=key, value=value, node=node)
-            outcome = await client.write(url, key, value)
-            recorder.record(process, outcome.type, "write", key=key, value=value,
+            if draw < plan.read_ratio + plan.cas_ratio and known.get(key) is not None:
+                f, recorded = "cas", [known.get(key), value]
+                recorder.record(process, "invoke", f, key=key, value=recorded, node=node)
+                outcome = await client.cas(url, key, recorded[0], value)
+            else:
+                f, recorded = "write", value
+                recorder.record(process, "invoke", f, key=key, value=recorded, node=node)
+                outcome = await client.write(url, key, value)
+            recorder.record(process, outcome.type, f, key=key, value=recorded,
                             version=outcome.version, error=outcome.error, node=node)
+            if outcome.type == "ok":
+                known[key] = value
         if outcome.type == "info":
             process += plan.concurrency
             seq = 0

@@ -18,7 +18,7 @@ def test_unknown_subcommand_is_one_line_error_exit_254() -> None:
 
 
 def test_every_subcommand_has_help() -> None:
-    for command in ("run", "check", "image", "cleanup"):
+    for command in ("run", "check", "image", "cleanup", "systems"):
         proc = subprocess.run([sys.executable, "-m", "harness", command, "--help"],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, (command, proc.stderr)

@@ -14,7 +14,8 @@ from harness.workload import RateLimiter, WorkloadPlan, key_names, run_workers
 
 
 class ScriptedClient:
-    """Every third write is indeterminate; reads return the last written value."""
+    """Every third write is indeterminate; reads return the last written value;
+    a cas applies when its old value is the last written one."""
 
     def __init__(self) -> None:
         self.writes = 0
@@ -32,12 +33,20 @@ class ScriptedClient:
         self.last[key] = value
         return Outcome("ok", version=[self.writes, "t"])
 
+    async def cas(self, base_url: str, key: str, old: Any, new: Any) -> Outcome:
+        await asyncio.sleep(0)
+        if self.last.get(key) != old:
+            return Outcome("fail", error="precondition failed")
+        self.last[key] = new
+        return Outcome("ok")
 
-def run(tmp_path: Path, seconds: float, rate: float = 0, concurrency: int = 4) -> list[dict]:
+
+def run(tmp_path: Path, seconds: float, rate: float = 0, concurrency: int = 4,
+        cas_ratio: float = 0.0) -> list[dict]:
     async def go() -> None:
         recorder = Recorder(tmp_path / "history.jsonl")
         plan = WorkloadPlan(keys=key_names(3), concurrency=concurrency, read_ratio=0.5,
-                            rate=rate, seed=7)
+                            rate=rate, seed=7, cas_ratio=cas_ratio)
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
         await run_workers(plan, ScriptedClient(), [("n1", "u1"), ("n2", "u2")], recorder, stop)
@@ -97,3 +106,27 @@ def test_rate_limiter_unbounded_does_not_wait() -> None:
         return loop.time() - start
 
     assert asyncio.run(go()) < 0.5
+
+
+def test_cas_is_recorded_as_old_new_with_old_a_value_the_worker_saw(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.2, cas_ratio=0.3)
+    cases = [e for e in events if e["f"] == "cas"]
+    assert {e["type"] for e in cases} >= {"invoke", "ok", "fail"}
+    seen: dict[tuple[int, str], set] = {}  # what each worker read or wrote, per key
+    for event in events:
+        slot_key = (event["process"] % 4, event["key"])
+        if event["f"] == "cas" and event["type"] == "invoke":
+            old, new = event["value"]
+            assert old in seen.get(slot_key, set()), event
+            assert new.startswith(f"{event['process']}-")
+        if event["type"] == "ok":
+            written = event["value"][1] if event["f"] == "cas" else event.get("value")
+            seen.setdefault(slot_key, set()).add(written)
+    invokes = [e for e in events if e["type"] == "invoke"]
+    written = [e["value"] if e["f"] == "write" else e["value"][1] for e in invokes
+               if e["f"] != "read"]
+    assert len(written) == len(set(written))  # cas values are as unique as writes
+
+
+def test_no_cas_without_a_cas_ratio(tmp_path: Path) -> None:
+    assert not any(e["f"] == "cas" for e in run(tmp_path, 0.1))

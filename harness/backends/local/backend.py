@@ -157,7 +157,7 @@ class LocalBackend(Backend):
 
     async def teardown(self) -> None:
         for proc in self._every_process:
-            _kill_group(proc, signal.SIGKILL)
+            kill_group(proc, signal.SIGKILL)
         for proc in self._every_process:
             await _reap(proc)
         self._paused.clear()
@@ -180,7 +180,7 @@ class LocalBackend(Backend):
     # process faults
     async def kill(self, node: str) -> None:
         proc = self._nodes[node]
-        _kill_group(proc, signal.SIGKILL)
+        kill_group(proc, signal.SIGKILL)
         await self._links.set_target_up(node, False)
         await _reap(proc)
         self._paused.discard(node)
@@ -194,12 +194,12 @@ class LocalBackend(Backend):
 
     async def pause(self, node: str) -> None:
         if _running(self._nodes[node]):
-            _kill_group(self._nodes[node], signal.SIGSTOP)
+            kill_group(self._nodes[node], signal.SIGSTOP)
             self._paused.add(node)
 
     async def resume(self, node: str) -> None:
         if node in self._paused:
-            _kill_group(self._nodes[node], signal.SIGCONT)
+            kill_group(self._nodes[node], signal.SIGCONT)
             self._paused.discard(node)
 
     # clock
@@ -230,14 +230,14 @@ class LocalBackend(Backend):
                 proc = subprocess.Popen(
                     cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     cwd=self.spec.run_dir, env=env, start_new_session=True,
-                    preexec_fn=_die_with_parent(os.getpid()))
+                    preexec_fn=die_with_parent(os.getpid()))
             except OSError as exc:
                 raise RuntimeError(f"cannot start {name}: {exc}") from None
         self._every_process.append(proc)
         return proc
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def die_with_parent(parent: int) -> Callable[[], None]:
     """In the child before exec: get SIGKILL when the harness dies, even by
     SIGKILL (Linux PR_SET_PDEATHSIG), so a killed harness leaves no node behind."""
 
@@ -265,7 +265,7 @@ def _running(proc: subprocess.Popen[bytes]) -> bool:
         return False
 
 
-def _kill_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def kill_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     """Signal the process group ``proc`` leads, unless ``proc`` was reaped."""
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -288,4 +288,4 @@ _LIVE: weakref.WeakSet[LocalBackend] = weakref.WeakSet()
 def _kill_leftovers() -> None:
     for backend in list(_LIVE):
         for proc in backend._every_process:
-            _kill_group(proc, signal.SIGKILL)
+            kill_group(proc, signal.SIGKILL)
