@@ -5,10 +5,9 @@ feeds their results back as events. The node coordinator and the fan-out client
 both use it; they differ only in the transport (a node serves itself in-process)
 and in where the buggy version sources come from.
 
-Version reads ask r replicas first (the node itself first, since that is free,
-then peers in random order to spread load) and the others only if one fails or
-is slower than ``request_timeout / HEDGE_FRACTION``: this saves a third of the
-messages of a fan-out to all, and costs a slow replica little.
+Every phase asks all of a key's replicas at once (the node itself first, since
+that is free, then peers in random order); see replica/protocol.py for why no
+replica is held back for a hedge.
 """
 
 from __future__ import annotations
@@ -38,8 +37,6 @@ from replica.protocol import (
 )
 from replica.transport import Transport, Unreachable
 from replica.version import Version
-
-HEDGE_FRACTION = 5
 
 
 class QuorumDriver:
@@ -74,15 +71,14 @@ class QuorumDriver:
         return replicas
 
     async def read(self, key: str) -> tuple[Any, Version | None]:
-        op = ReadOp(key, self._ask_order(key), self.r, self.w, self.bugs, first_round=self.r)
+        op = ReadOp(key, self._ask_order(key), self.r, self.w, self.bugs)
         outcome = await self._run(op)
         assert isinstance(outcome, ReadResult)
         return outcome.value, outcome.version
 
     async def write(self, key: str, value: Any) -> Version:
         op = WriteOp(key, value, self._ask_order(key), self.r, self.w, self.writer, self.bugs,
-                     fixed_counter=self._fixed_counter(key), issued=self._issued,
-                     first_round=self.r)
+                     fixed_counter=self._fixed_counter(key), issued=self._issued)
         outcome = await self._run(op)
         assert isinstance(outcome, WriteResult)
         return outcome.version
@@ -103,9 +99,8 @@ class QuorumDriver:
         def act(actions: list[Action]) -> None:
             for action in actions:
                 if isinstance(action, ArmTimer):
-                    delay = self.request_timeout / (HEDGE_FRACTION if action.hedge else 1)
-                    timers.append(loop.call_later(delay, events.put_nowait,
-                                                  Timeout(action.phase, action.hedge)))
+                    timers.append(loop.call_later(self.request_timeout, events.put_nowait,
+                                                  Timeout(action.phase)))
                 else:
                     task = loop.create_task(self._exchange(action, events))
                     self._inflight.add(task)

@@ -14,8 +14,11 @@ Correct protocol:
   than w replicas are known to hold it, phase 2 writes it back and waits until w
   do. Only then is the value returned (this is what makes reads monotonic).
 
-Reads of phase 1 may ask only ``first_round`` replicas at first and the rest
-on a failure or when a hedge timer fires (any r replies form a quorum). Bug
+Every phase asks every replica at once and counts the first r (or w) answers,
+as Dynamo does. Asking only r at first and the rest after a hedge saves
+messages, but a replica cut off by a partition (its packets dropped, not
+refused) then stalls the round for the whole hedge, and a harness records
+almost no ops in exactly the fault windows where quorum bugs show. Bug
 switches (each a realistic mistake) change exactly one step; see ``BUGS``.
 """
 
@@ -77,13 +80,9 @@ class Send:
 
 @dataclass(frozen=True)
 class ArmTimer:
-    """Start a timer for `phase`; feed ``Timeout(phase, hedge)`` when it fires.
-
-    The request timeout ends the phase; the (shorter) hedge timer asks the
-    replicas that a first round left out, in case one it asked is slow."""
+    """Start the request timer of `phase`; feed ``Timeout(phase)`` when it fires."""
 
     phase: int
-    hedge: bool = False
 
 
 Action = Send | ArmTimer
@@ -113,10 +112,9 @@ class NoReply:
 
 @dataclass(frozen=True)
 class Timeout:
-    """The request timeout (or, if `hedge`, the hedge timer) of `phase` expired."""
+    """The request timeout of `phase` expired."""
 
     phase: int
-    hedge: bool = False
 
 
 Event = Reply | NoReply | Timeout
@@ -146,17 +144,13 @@ Outcome = ReadResult | WriteResult | Failed
 
 
 class _Phase:
-    """Bookkeeping for one round of requests to a set of replicas, of which the
-    first `first` are asked at once and the rest only if needed."""
+    """Bookkeeping for one round of requests to a set of replicas."""
 
-    def __init__(self, number: int, nodes: list[str], msg: Get | Put,
-                 first: int | None = None) -> None:
+    def __init__(self, number: int, nodes: list[str], msg: Get | Put) -> None:
         self.number = number
         self.msg = msg
-        first = len(nodes) if first is None else first
-        self.first_round = nodes[:first]
-        self.pending = set(self.first_round)
-        self.unasked = list(nodes[first:])
+        self.nodes = list(nodes)
+        self.pending = set(nodes)
         self.answered: dict[str, Reply] = {}
         self.undelivered: set[str] = set()  # certainly never reached the replica
         self.errors: list[str] = []
@@ -176,13 +170,8 @@ class _Phase:
 
     @property
     def waiting(self) -> int:
-        """Replicas that may still answer (asked or not yet)."""
-        return len(self.pending) + len(self.unasked)
-
-    def ask_more(self, count: int) -> list[Action]:
-        asked, self.unasked = self.unasked[:count], self.unasked[count:]
-        self.pending.update(asked)
-        return [Send(node, self.number, self.msg) for node in asked]
+        """Replicas that may still answer."""
+        return len(self.pending)
 
     def why(self) -> str:
         return f" ({'; '.join(self.errors[:3])})" if self.errors else ""
@@ -191,15 +180,13 @@ class _Phase:
 class _Operation:
     """Shared driver-facing surface of reads and writes."""
 
-    def __init__(self, key: str, replicas: list[str], r: int, w: int,
-                 first_round: int | None) -> None:
+    def __init__(self, key: str, replicas: list[str], r: int, w: int) -> None:
         if not replicas or not (1 <= r <= len(replicas)) or not (1 <= w <= len(replicas)):
             raise ValueError("need 1 <= r, w <= number of replicas")
         self.key = key
         self.replicas = list(replicas)
         self.r = r
         self.w = w
-        self.first_round = first_round
         self.outcome: Outcome | None = None
         self._phase: _Phase | None = None
 
@@ -207,16 +194,13 @@ class _Operation:
     def done(self) -> bool:
         return self.outcome is not None
 
-    def _open_phase(self, number: int, nodes: list[str], msg: Get | Put,
-                    first: int | None = None) -> list[Action]:
-        self._phase = phase = _Phase(number, nodes, msg, first)
-        timers = [ArmTimer(number)] + ([ArmTimer(number, hedge=True)] if phase.unasked else [])
-        return [*timers, *(Send(node, number, msg) for node in phase.first_round)]
+    def _open_phase(self, number: int, nodes: list[str], msg: Get | Put) -> list[Action]:
+        self._phase = phase = _Phase(number, nodes, msg)
+        return [ArmTimer(number), *(Send(node, number, msg) for node in phase.nodes)]
 
     def _open_read_phase(self) -> list[Action]:
-        """Phase 1: ask `first_round` replicas (in the order given), the others on
-        a failure or when the hedge timer fires."""
-        return self._open_phase(1, self.replicas, Get(self.key), self.first_round)
+        """Phase 1: ask every replica (in the order given) for its version."""
+        return self._open_phase(1, self.replicas, Get(self.key))
 
     def handle(self, event: Event) -> list[Action]:
         """Feed one event; returns what to do next (nothing once done)."""
@@ -225,16 +209,12 @@ class _Operation:
         phase = self._phase
         assert phase is not None, "start() first"
         if isinstance(event, Timeout):
-            if event.phase != phase.number:
-                return []
-            return phase.ask_more(len(phase.unasked)) if event.hedge else \
-                self._on_timeout(event.phase)
+            return self._on_timeout(event.phase) if event.phase == phase.number else []
         if event.phase != phase.number:
             return self._on_late(event)
         if not phase.record(event):
             return []
-        replacement = phase.ask_more(1) if isinstance(event, NoReply) else []
-        return replacement + self._progress()
+        return self._progress()
 
     def _on_late(self, event: Reply | NoReply) -> list[Action]:
         return []
@@ -250,8 +230,8 @@ class ReadOp(_Operation):
     """A quorum read with write-back (ABD)."""
 
     def __init__(self, key: str, replicas: list[str], r: int, w: int,
-                 bugs: frozenset[str] = frozenset(), first_round: int | None = None) -> None:
-        super().__init__(key, replicas, r, w, first_round)
+                 bugs: frozenset[str] = frozenset()) -> None:
+        super().__init__(key, replicas, r, w)
         self.bugs = bugs
         self._best: Reply | None = None
         self._holders: set[str] = set()
@@ -340,8 +320,8 @@ class WriteOp(_Operation):
     def __init__(self, key: str, value: Any, replicas: list[str], r: int, w: int,
                  writer: str, bugs: frozenset[str] = frozenset(),
                  fixed_counter: int | None = None,
-                 issued: dict[str, int] | None = None, first_round: int | None = None) -> None:
-        super().__init__(key, replicas, r, w, first_round)
+                 issued: dict[str, int] | None = None) -> None:
+        super().__init__(key, replicas, r, w)
         self.value = value
         self.writer = writer
         self.bugs = bugs

@@ -208,33 +208,23 @@ def test_rejects_impossible_quorums(r: int, w: int) -> None:
         ReadOp("k", NODES, r=r, w=w)
 
 
-def test_first_round_asks_r_replicas_then_replaces_a_failed_one() -> None:
-    op = ReadOp("k", NODES, r=2, w=2, first_round=2)
+def test_every_replica_is_asked_at_once_and_the_first_r_answers_count() -> None:
+    op = ReadOp("k", NODES, r=2, w=2)
     first = op.start()
-    assert sends(first) == {"n1": Get("k"), "n2": Get("k")}
-    assert ArmTimer(1, hedge=True) in first
-    assert sends(op.handle(NoReply("n2", 1, delivered=False, reason="refused"))) == {
-        "n3": Get("k")}
+    assert sends(first) == {node: Get("k") for node in NODES}
+    assert [a for a in first if isinstance(a, ArmTimer)] == [ArmTimer(1)]
+    op.handle(NoReply("n2", 1, delivered=False, reason="refused"))
     op.handle(Reply("n1", 1, "x", V1))
+    assert not op.done
     op.handle(Reply("n3", 1, "x", V1))
     assert op.outcome == ReadResult("x", V1)
 
 
-def test_hedge_timer_asks_the_rest() -> None:
-    op = WriteOp("k", "v", NODES, r=2, w=2, writer="me", first_round=2)
-    op.start()
-    op.handle(Reply("n1", 1, None, None))
-    assert sends(op.handle(Timeout(1, hedge=True))) == {"n3": Get("k")}
-    assert op.handle(Timeout(1, hedge=True)) == []  # nobody left to ask
-    assert sends(op.handle(Reply("n3", 1, None, None))) == {
-        node: Put("k", "v", Version(1, "me")) for node in NODES}
-
-
-def test_first_round_failure_is_detected_counting_unasked_replicas() -> None:
-    op = ReadOp("k", NODES, r=3, w=1, first_round=3)
+def test_a_read_quorum_out_of_reach_is_a_definite_failure() -> None:
+    op = ReadOp("k", NODES, r=3, w=1)
     op.start()
     op.handle(NoReply("n1", 1, delivered=False, reason="refused"))
-    assert isinstance(op.outcome, Failed)
+    assert isinstance(op.outcome, Failed) and op.outcome.definite
 
 
 FATES = st.sampled_from(["ok", "refused", "lost", "silent"])
@@ -246,10 +236,8 @@ def test_write_outcome_follows_the_replies(phase1: list[str], phase2: list[str],
                                            order: list[int]) -> None:
     """Whatever the replies and their order: a write succeeds only with w acks
     after r version replies, and fails definitely only if no Put was delivered."""
-    op = WriteOp("k", "v", [f"n{i}" for i in range(5)], r=3, w=3, writer="me",
-                 first_round=3)
+    op = WriteOp("k", "v", [f"n{i}" for i in range(5)], r=3, w=3, writer="me")
     outstanding = [a for a in op.start() if isinstance(a, Send)]
-    timers_fired: set[tuple[int, bool]] = set()
     while not op.done:
         if outstanding:
             outstanding.sort(key=lambda a: order.index(int(a.node[1:])))
@@ -262,11 +250,8 @@ def test_write_outcome_follows_the_replies(phase1: list[str], phase2: list[str],
                               Version(1, "x") if send.phase == 1 else Version(2, "me"))
             else:
                 event = NoReply(send.node, send.phase, delivered=fate == "lost", reason=fate)
-        else:  # nothing more will answer: the hedge timer, then the deadline
-            phase = 1 if op.version is None else 2
-            hedge = (phase, True) not in timers_fired
-            timers_fired.add((phase, hedge))
-            event = Timeout(phase, hedge=hedge)
+        else:  # nothing more will answer: the phase's deadline
+            event = Timeout(1 if op.version is None else 2)
         outstanding += [a for a in op.handle(event) if isinstance(a, Send)]
     if isinstance(op.outcome, WriteResult):
         assert phase1.count("ok") >= 3 and phase2.count("ok") >= 3
