@@ -129,6 +129,7 @@ class RunConfig:
         """The system exists, takes these options, and can do what was asked."""
         try:
             system = self.make_system()
+            system.validate(self)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if self.system != DEFAULT_SYSTEM:

@@ -114,6 +114,10 @@ class System(abc.ABC):
 
         return backend_class(backend)
 
+    def validate(self, config: RunConfig) -> None:
+        """ValueError (one line) when ``config`` asks what this system cannot be."""
+        return None  # most systems take any cluster size
+
     @abc.abstractmethod
     def create_backend(self, backend: str, spec: ClusterSpec) -> Backend:
         """A backend that starts this system's nodes for ``spec``."""

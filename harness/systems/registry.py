@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "quorumlab.systems"
 BUILTIN = {
     "http": "harness.systems.http:HttpSystem",
     "maelstrom": "harness.systems.maelstrom.system:MaelstromSystem",
+    "etcd": "harness.systems.etcd.system:EtcdSystem",
 }
 DEFAULT_SYSTEM = "http"
 

@@ -110,9 +110,9 @@ def debian_mirror(sources: list[AptSource], suite: str = SUITE) -> str:
     return DEFAULT_MIRROR
 
 
-def base_tag(mirror: str, arch: str) -> str:
+def base_tag(mirror: str, arch: str, packages: tuple[str, ...] = PACKAGES) -> str:
     """`quorumlab-base:bookworm-<hash>`: the hash covers everything that shapes it."""
-    recipe = "\n".join([RECIPE_VERSION, SUITE, "minbase", *PACKAGES, mirror, arch])
+    recipe = "\n".join([RECIPE_VERSION, SUITE, "minbase", *packages, mirror, arch])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     return f"{BASE_REPO}:{SUITE}-{digest}"
 
@@ -171,10 +171,15 @@ def _run_streaming(cmd: list[str], progress: Progress, log: Path) -> None:
         )
 
 
-def bootstrap_base(client: docker.DockerClient, progress: Progress) -> str:
-    """Return the bootstrapped base image's tag, building it if absent."""
+def bootstrap_base(client: docker.DockerClient, progress: Progress,
+                   extra_packages: tuple[str, ...] = ()) -> str:
+    """Return the bootstrapped base image's tag, building it if absent.
+
+    ``extra_packages`` (Debian package names) go into the same debootstrap, for
+    a system under test that Debian packages (etcd-server): no registry either."""
     mirror = debian_mirror(apt_sources())
-    tag = base_tag(mirror, host_arch())
+    packages = PACKAGES + tuple(extra_packages)
+    tag = base_tag(mirror, host_arch(), packages)
     try:
         client.images.get(tag)
         progress.step(f"base image {tag} (cached)")
@@ -182,12 +187,12 @@ def bootstrap_base(client: docker.DockerClient, progress: Progress) -> str:
     except docker.errors.ImageNotFound:
         pass
     debootstrap = _ensure_debootstrap(progress)
-    progress.step(f"bootstrapping Debian {SUITE} (minbase + {', '.join(PACKAGES)}) from {mirror}")
+    progress.step(f"bootstrapping Debian {SUITE} (minbase + {', '.join(packages)}) from {mirror}")
     with tempfile.TemporaryDirectory(prefix="quorumlab-rootfs-", dir="/var/tmp") as tmp:
         rootfs = Path(tmp) / "rootfs"
         log = Path(tempfile.gettempdir()) / "quorumlab-debootstrap.log"
         _run_streaming(
-            [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}",
+            [debootstrap, "--variant=minbase", f"--include={','.join(packages)}",
              f"--arch={host_arch()}", SUITE, str(rootfs), mirror],
             progress, log,
         )

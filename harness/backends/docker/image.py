@@ -225,13 +225,14 @@ def _make_wheels(root: Path, wheels: Path, target: WheelTarget, progress: Progre
     _download_wheels(_dep_pins(), target, wheels, progress)
 
 
-def _docker_build(client: docker.DockerClient, context: Path, base: str, tag: str,
-                  progress: Progress) -> None:
+def build_context_image(client: docker.DockerClient, context: Path, base: str, tag: str,
+                        progress: Progress, role: str = "replica") -> None:
+    """docker build the Dockerfile in ``context`` FROM ``base`` as ``tag``; one-line errors."""
     progress.step(f"docker build {tag} FROM {base}")
     last: list[str] = []
     for chunk in client.api.build(
         path=str(context), tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
-        decode=True, labels={"quorumlab.image": "replica"},
+        decode=True, labels={"quorumlab.image": role},
     ):
         if "error" in chunk:
             detail = " ".join(last[-3:])
@@ -266,7 +267,7 @@ def ensure_image(base: str = "auto", client: docker.DockerClient | None = None,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             (context / "wheels").mkdir()
             _make_wheels(root, context / "wheels", _wheel_target(client, base_ref), progress)
-            _docker_build(client, context, base_ref, tag, progress)
+            build_context_image(client, context, base_ref, tag, progress)
         progress.step(f"built {tag}")
         _remove_older(client, tag)
         return tag
