@@ -35,7 +35,8 @@ def test_systems_lists_builtin_ones_with_options_backends_nemeses_and_ops() -> N
     proc = quorumlab("systems")
     assert proc.returncode == 0, proc.stderr
     blocks = {block.split(":")[0]: block for block in re.split(r"\n(?=\S)", proc.stdout)}
-    assert {"http", "maelstrom"} <= set(blocks)
+    assert {"http", "maelstrom", "etcd"} <= set(blocks)
+    assert "--system-opt reads=...:" in blocks["etcd"] and "backend docker" in blocks["etcd"]
     assert "ops: read, write\n" in blocks["http"] + "\n"
     assert "ops: read, write, cas" in blocks["maelstrom"]
     assert "--system-opt bin=...:" in blocks["maelstrom"]
@@ -89,6 +90,10 @@ def test_what_a_system_cannot_do_is_refused_before_anything_starts(tmp_path: Pat
             "needs clock control",
         ("--system", "maelstrom", "--system-opt", program, "--replica-bug", "amnesia"):
             "applies only to the http system",
+        ("--system", "etcd", "--nodes", "4"): "an etcd cluster here has 1, 3, 5, 7 members",
+        ("--system", "etcd", "--system-opt", "reads=eventual"):
+            "choose from linearizable, serializable",
+        ("--system", "etcd", "--nemesis", "clock-skew"): "needs clock control",
     }
     for args, message in refusals.items():
         proc = quorumlab("run", "--store-dir", str(tmp_path), *args)
