@@ -39,7 +39,7 @@ class RunConfig:
     w: int = 3
     mode: str = "coordinator"
     concurrency: int = 10
-    keys: int = 8
+    keys: int = 3  # few, hot keys: many ops race on each (see BENCHMARKS.md, matrix)
     rate: float = 0.0  # ops/s over all workers; 0 = unbounded
     read_ratio: float = 0.5
     cas_ratio: float = 0.0

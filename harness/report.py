@@ -57,26 +57,36 @@ def _checker_sections(report: Report | None) -> str:
     return "\n".join(parts)
 
 
-def _fault_section(windows: list[Window]) -> str:
-    """The fault windows, named and coloured as the plots shade them."""
+def _fault_section(windows: list[Window], checks: list[dict[str, Any]]) -> str:
+    """The fault windows, named and coloured as the plots shade them, and the
+    faults whose probe found they did not take effect (a silent fault is worse
+    than none: the run did not test what it claims)."""
     if not windows:
         return "<h2>Faults</h2><p>None injected.</p>"
     items = "".join(
         f"<li><span style='color:{to_hex(FAULT_COLOURS[label])}'>&#9632;</span> "
         f"{html.escape(label)}: {start:.1f} s to {stop:.1f} s</li>"
         for start, stop, label in windows)
-    return f"<h2>Faults</h2><ul>{items}</ul>"
+    failed = [check for check in checks if not check.get("took_effect")]
+    verdict = (f"<p>{len(checks)} faults probed after they started; "
+               + (f"<b class='invalid'>{len(failed)} did not take effect</b>:</p>"
+                  if failed else "all took effect.</p>")) if checks else ""
+    failures = "".join(
+        f"<li>{html.escape(str(check.get('kind')))}: "
+        f"{html.escape('; '.join(check.get('wrong', [])[:5]))}</li>" for check in failed)
+    return (f"<h2>Faults</h2><ul>{items}</ul>{verdict}"
+            + (f"<ul>{failures}</ul>" if failures else ""))
 
 
 def write_report(path: Path, config: RunConfig, outcome: RunOutcome, plots: list[Path],
-                 windows: list[Window]) -> Path:
+                 windows: list[Window], checks: list[dict[str, Any]]) -> Path:
     """Write report.html next to the plots it shows."""
     word, css = _verdict_word(outcome.verdict)
     summary = ("Run incomplete: " + html.escape(str(outcome.error))
                if outcome.incomplete else f"Run id {html.escape(outcome.run_id)}.")
     page = PAGE.format(
         title=html.escape(config.name), verdict=word, verdict_class=css, summary=summary,
-        checkers=_checker_sections(outcome.report), faults=_fault_section(windows),
+        checkers=_checker_sections(outcome.report), faults=_fault_section(windows, checks),
         plots="".join(f"<p><img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'></p>"
                       for p in plots),
         config=html.escape(orjson.dumps(config.to_dict(), option=orjson.OPT_INDENT_2).decode()),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from checkers.history import Event
+from checkers.history import NEMESIS, Event
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
 from harness.plots import fault_windows, plot_run, run_end
 from harness.report import write_report
+from nemesis.driver import CHECK_EVENT
 
 log = logging.getLogger("quorumlab")
 
@@ -25,7 +26,9 @@ def write_results(config: RunConfig, outcome: RunOutcome, events: list[Event]) -
         return
     try:
         plots = plot_run(events, outcome.folder.path)
+        checks = [event.value for event in events
+                  if event.process == NEMESIS and event.f == CHECK_EVENT]
         write_report(outcome.folder.path / "report.html", config, outcome, plots,
-                     fault_windows(events, run_end(events)))
+                     fault_windows(events, run_end(events)), checks)
     except Exception:  # the verdict stands without its pictures
         log.exception("plots or report.html failed")

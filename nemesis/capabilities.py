@@ -12,6 +12,7 @@ must not import the harness (the dependency runs the other way).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol, TypeVar, runtime_checkable
 
 Grudge = dict[str, frozenset[str]]
@@ -39,6 +40,10 @@ class NetworkFaults(Protocol):
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None: ...
     async def clear_link_delay(self) -> None: ...
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        """Which of ``dsts`` answer a request sent from ``src``'s network position
+        now: a round trip, so a drop in either direction means no answer."""
+        ...
 
 
 @runtime_checkable

@@ -4,7 +4,8 @@ Every applied action is recorded once, after it took effect, as
 ``record(f, value)``: ``f`` is the kind's start or stop event
 (``nemesis.kinds``) and ``value`` the fault's description, plus ``"error"``
 when the backend failed or lacks the capability, so a fault that did not
-happen is visible in the history.
+happen is visible in the history. A started fault whose kind can be probed
+is then checked, and the check recorded as ``check-fault`` (``took_effect``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nemesis.kinds import KINDS
 from nemesis.schedule import Schedule
 
 Record = Callable[[str, dict[str, Any]], None]
+CHECK_EVENT = "check-fault"
 
 
 async def drive(backend: Capabilities, schedule: Schedule, record: Record,
@@ -55,6 +57,13 @@ async def apply(backend: Capabilities, fault: Fault, action: Literal["start", "s
     except Exception as exc:  # the backend's failure is data, not a crash of the test
         value["error"] = f"{type(exc).__name__}: {exc}"
     record(kind.events[0] if action == "start" else kind.events[1], value)
+    if action == "start" and "error" not in value:
+        try:
+            check = await kind.check(mechanism, fault)
+        except Exception as exc:
+            check = {"took_effect": False, "wrong": [f"probe failed: {exc}"]}
+        if check is not None:
+            record(CHECK_EVENT, {"kind": fault.kind, "nodes": value["nodes"], **check})
 
 
 async def _wait_until(at: float, stop: asyncio.Event, clock: Callable[[], float]) -> bool:

@@ -67,6 +67,11 @@ class FaultKind(abc.ABC):
     async def stop(self, backend: Any, fault: Fault) -> None:
         """Undo ``fault``."""
 
+    async def check(self, backend: Any, fault: Fault) -> dict[str, Any] | None:
+        """Right after start: did ``fault`` take effect? What the history records
+        (``took_effect`` and why not), or None for a kind that cannot be probed."""
+        return None
+
 
 KINDS: dict[str, FaultKind] = {}
 """Every fault kind by name, in the order `--nemesis all` lists them."""
@@ -142,6 +147,24 @@ class _PartitionKind(FaultKind):
 
     async def stop(self, backend: NetworkFaults, fault: Fault) -> None:
         await backend.heal()
+
+    async def check(self, backend: NetworkFaults, fault: Fault) -> dict[str, Any]:
+        """Probe every pair of the fault's nodes: a cut pair must not answer, a
+        pair left whole must. A silent fault is worse than none, since the
+        run then claims to have tested what it never did."""
+        grudge = fault.grudge or {}
+        nodes = fault.targets
+        answered = await asyncio.gather(
+            *(backend.answers(src, [dst for dst in nodes if dst != src]) for src in nodes))
+        wrong = []
+        for src, answers in zip(nodes, answered, strict=True):
+            for dst, answer in sorted(answers.items()):
+                cut = dst in grudge.get(src, ()) or src in grudge.get(dst, ())
+                if answer == cut:
+                    wrong.append(f"{src}->{dst} {'answered' if answer else 'got no answer'} "
+                                 f"though {'cut' if cut else 'left whole'}")
+        probes = sum(len(answers) for answers in answered)
+        return {"took_effect": not wrong, "probes": probes, "wrong": wrong}
 
 
 @register

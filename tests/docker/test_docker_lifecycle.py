@@ -21,7 +21,7 @@ from docker_helpers import connect_ms, exec_out, wait_cluster, wait_http
 
 from harness.backends.docker.resources import RUN_LABEL, list_labelled
 from harness.owner import Owner
-from nemesis.driver import apply
+from nemesis.driver import CHECK_EVENT, apply
 from nemesis.kinds import KINDS
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -82,8 +82,26 @@ async def test_oneway_partition_drops_only_what_the_deaf_node_receives(
     assert await connect_ms(backend, talker, other) is not None
     await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
     assert await connect_ms(backend, deaf, talker) is not None
-    assert [f for f, _ in records] == ["start-partition", "stop-partition"]
+    assert [f for f, _ in records] == ["start-partition", CHECK_EVENT, "stop-partition"]
     assert all("error" not in value for _, value in records)
+    check = records[1][1]  # probed from inside each node's namespace
+    assert check["took_effect"] is True, check["wrong"]
+    assert check["probes"] == 6
+
+
+async def test_a_partition_the_rules_do_not_enforce_is_reported_as_not_taking_effect(
+        make_cluster: MakeCluster) -> None:
+    backend = await make_cluster(size=3)
+    await wait_cluster(backend)
+    fault = KINDS["partition-isolate"].decide(backend.spec.nodes, random.Random(0), None)
+    records: list[tuple[str, dict]] = []
+    await apply(backend, fault, "start", lambda f, value: records.append((f, value)))
+    for node in backend.spec.nodes:  # someone flushed the harness's chain behind its back
+        await exec_out(backend, node, ["iptables", "-F", "QUORUMLAB"])
+    check = await KINDS["partition-isolate"].check(backend, fault)
+    assert check["took_effect"] is False
+    assert any("answered though cut" in wrong for wrong in check["wrong"])
+    await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
 
 
 async def test_delay_raises_inter_node_latency_by_what_was_asked(

@@ -18,6 +18,7 @@ from harness.outcome import RunOutcome
 from harness.results import write_results
 from harness.run_folder import create_run_folder
 from harness.summary import print_summary
+from nemesis.driver import CHECK_EVENT
 
 EXPLANATION = "read #3 (k) returned version [1,n1] but write #1 (k) had been acknowledged"
 
@@ -50,6 +51,17 @@ def test_results_json_report_and_plots_from_the_typed_outcome(tmp_path: Path) ->
     assert "#1f77b4'>&#9632;</span> partition: 1.5 s to 3.0 s" in page  # tab:blue, as plotted
     assert (folder / "latency.png").stat().st_size > 0
     assert (folder / "throughput.png").stat().st_size > 0
+
+
+def test_the_report_names_faults_that_did_not_take_effect(tmp_path: Path) -> None:
+    outcome = invalid_outcome(tmp_path)
+    check = Event(4, 1_600_000_000, NEMESIS, "info", CHECK_EVENT, value={
+        "kind": "partition-halves", "took_effect": False, "probes": 20,
+        "wrong": ["n1->n3 answered though cut"]})
+    write_results(RunConfig(name="t"), outcome, [*events(), check])
+    page = (outcome.folder.path / "report.html").read_text()
+    assert "1 faults probed" in page and "1 did not take effect" in page
+    assert "partition-halves: n1-&gt;n3 answered though cut" in page
 
 
 def test_a_run_stopped_before_any_event_gets_results_only(tmp_path: Path) -> None:

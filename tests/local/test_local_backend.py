@@ -17,7 +17,7 @@ from local_helpers import alive, get, group_members, network, wait_healthy
 from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend
 from nemesis.capabilities import ClockControl, NetworkFaults, ProcessControl
-from nemesis.driver import apply
+from nemesis.driver import CHECK_EVENT, apply
 from nemesis.kinds import KINDS
 
 STANDIN = Path(__file__).with_name("standin.py")
@@ -86,8 +86,11 @@ async def test_oneway_partition_cuts_only_the_deaf_nodes_links(cluster) -> None:
     assert (await get(session, backend.public_url(talker) + f"/ask/{other}"))[0] == 200
     await apply(backend, fault, "stop", lambda f, value: records.append((f, value)))
     assert (await get(session, ask))[0] == 200
-    assert [f for f, _ in records] == ["start-partition", "stop-partition"]
+    assert [f for f, _ in records] == ["start-partition", CHECK_EVENT, "stop-partition"]
     assert all("error" not in value for _, value in records)
+    check = records[1][1]
+    assert check["took_effect"] is True, check["wrong"]  # probed through the real proxies
+    assert check["probes"] == len(NODES) * (len(NODES) - 1)
 
 
 async def test_kill_and_start_keep_data(cluster) -> None:

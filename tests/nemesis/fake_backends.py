@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 
@@ -25,11 +27,25 @@ class RecordedProcesses(Recorder):
 
 
 class RecordedNetwork(Recorder):
+    """Answers probes as its partition says; ``silent`` ones record but never cut."""
+
+    def __init__(self, calls: list[tuple] | None = None, silent: bool = False) -> None:
+        super().__init__(calls)
+        self.silent = silent
+        self.grudge: Grudge = {}
+
     async def partition(self, grudge: Grudge) -> None:
         self.calls.append(("partition", grudge))
+        if not self.silent:
+            self.grudge = grudge
 
     async def heal(self) -> None:
         self.calls.append(("heal",))
+        self.grudge = {}
+
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        return {dst: dst not in self.grudge.get(src, ()) and src not in self.grudge.get(dst, ())
+                for dst in dsts}
 
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None:

@@ -7,10 +7,15 @@ import random
 
 import pytest
 
-from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, ProcessControl
-from nemesis.driver import apply
+from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, NetworkFaults, ProcessControl
+from nemesis.driver import CHECK_EVENT, apply
 from nemesis.kinds import KINDS, check_capabilities, parse_nemesis, parse_target_choice
-from tests.nemesis.fake_backends import RECORDERS, FakeBackend, RecordedProcesses
+from tests.nemesis.fake_backends import (
+    RECORDERS,
+    FakeBackend,
+    RecordedNetwork,
+    RecordedProcesses,
+)
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 
@@ -58,9 +63,28 @@ async def test_each_kind_starts_and_stops_through_its_capability_alone(name: str
     for action in ("start", "stop"):
         await apply(FakeBackend(mechanism), fault, action,
                     lambda f, value: records.append((f, value)))
-    assert [f for f, _ in records] == list(kind.events)
+    checks = [value for f, value in records if f == CHECK_EVENT]
+    assert [f for f, _ in records if f != CHECK_EVENT] == list(kind.events)
     assert all("error" not in value for _, value in records)
+    if kind.capability is NetworkFaults and fault.grudge is not None:
+        assert [c["took_effect"] for c in checks] == [True]  # the fake applied it
+        assert checks[0]["probes"] == len(fault.targets) * (len(fault.targets) - 1)
+    else:
+        assert checks == []
     assert len(mechanism.calls) >= 2, "start and stop both reached the backend"
+
+
+@pytest.mark.parametrize("name", [n for n, k in KINDS.items() if k.capability is NetworkFaults
+                                  and n.startswith("partition")])
+async def test_a_partition_that_silently_cuts_nothing_is_recorded_as_not_taking_effect(
+        name: str) -> None:
+    fault = KINDS[name].decide(NODES, random.Random(1), None)
+    records: list[tuple[str, dict]] = []
+    await apply(FakeBackend(RecordedNetwork(silent=True)), fault, "start",
+                lambda f, value: records.append((f, value)))
+    (check,) = [value for f, value in records if f == CHECK_EVENT]
+    assert check["took_effect"] is False and check["kind"] == name
+    assert check["wrong"] and all("answered though cut" in w for w in check["wrong"])
 
 
 async def test_a_missing_capability_is_recorded_not_raised() -> None:

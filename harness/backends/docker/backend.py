@@ -24,7 +24,7 @@ import shlex
 import tarfile
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,11 +49,13 @@ from harness.backends.docker.rules import (
     delay_rules_script,
     init_script,
     partition_script,
+    probe_script,
     qdelay_command,
     stop_delay_script,
     wait_for_file_script,
 )
 from harness.backends.node_commands import NodePlace, agent_command, node_command
+from harness.backends.probe import PROBE_TIMEOUT_S
 from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
 PORT = 8000
@@ -127,16 +129,18 @@ class DockerBackend(Backend):
         """The containers standing at `node`'s network position."""
         return [m for m in (self._members.get((node, r)) for r in ("node", "agent")) if m]
 
-    async def _exec(self, member: Member, script: str) -> None:
-        """Run a shell script in `member`; raise with its output if it fails."""
+    async def _exec(self, member: Member, script: str) -> str:
+        """Run a shell script in `member`: its output, or raise with it if it fails."""
         def run() -> tuple[int, bytes]:
             container = self.client.containers.get(member.container_id)
             return container.exec_run(["sh", "-c", script])
         code, output = await asyncio.to_thread(run)
+        text = output.decode(errors="replace")
         if code != 0:
-            text = output.decode(errors="replace").strip().splitlines()
+            lines = text.strip().splitlines()
             raise DockerBackendError(
-                f"{member.name}: command failed (exit {code}): {text[-1] if text else '?'}")
+                f"{member.name}: command failed (exit {code}): {lines[-1] if lines else '?'}")
+        return text
 
     def _reachable(self, member: Member) -> bool:
         """Can we exec into it (running and not frozen)?"""
@@ -374,6 +378,16 @@ class DockerBackend(Backend):
         async with self._lock:
             self._grudge = {}
             await self._each_reachable(lambda m: self._exec(m, partition_script([])))
+
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        """GET /health of each of `dsts` from inside `src`'s own network namespace."""
+        member = self._node(src)
+        if not self._reachable(member):
+            return dict.fromkeys(dsts, False)
+        urls = [f"http://{self._node(dst).ip}:{PORT}/health" for dst in dsts]
+        out = await self._exec(member, probe_script(urls, PROBE_TIMEOUT_S))
+        flags = out.split()
+        return {dst: flag == "1" for dst, flag in zip(dsts, flags, strict=True)}
 
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None:

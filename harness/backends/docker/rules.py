@@ -74,3 +74,25 @@ def wait_for_file_script(path: str, seconds: float) -> str:
     quoted = shlex.quote(path)
     return (f"i=0; while [ ! -f {quoted} ]; do i=$((i+1)); [ $i -gt {tries} ] && exit 1;"
             " sleep 0.05; done; exit 0")
+
+
+def probe_script(urls: list[str], timeout_s: float) -> str:
+    """Print one line of 1/0 per URL: did `GET url` get any HTTP answer in time?
+
+    Run inside a node's namespace, so the probe crosses exactly the links that
+    node's own requests do (python3 is in every image the backend runs).
+    """
+    program = (
+        "import sys, urllib.error, urllib.request, concurrent.futures as cf\n"
+        "def answers(url):\n"
+        "    try:\n"
+        f"        urllib.request.urlopen(url, timeout={timeout_s!r}).close()\n"
+        "    except urllib.error.HTTPError:\n"
+        "        return 1\n"
+        "    except Exception:\n"
+        "        return 0\n"
+        "    return 1\n"
+        "urls = sys.argv[1:]\n"
+        "with cf.ThreadPoolExecutor(len(urls)) as pool:\n"
+        "    print(' '.join(str(a) for a in pool.map(answers, urls)))\n")
+    return " ".join(["python3", "-c", shlex.quote(program), *map(shlex.quote, urls)])

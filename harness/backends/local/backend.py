@@ -25,12 +25,13 @@ import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from harness.backends.base import Backend, ClusterSpec
 from harness.backends.local.proxy import LOCALHOST, LinkProxies
 from harness.backends.node_commands import NodePlace, agent_command, node_command
+from harness.backends.probe import health_answers
 from nemesis.capabilities import (
     CapabilityT,
     ClockControl,
@@ -83,6 +84,12 @@ class ProxiedNetwork:
 
     async def clear_link_delay(self) -> None:
         self._links.clear_delay()
+
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        """GET /health through each link proxy ``src -> dst``, as ``src`` would send it."""
+        ports = [self._links.port(src, dst) for dst in dsts]
+        replies = await asyncio.gather(*(health_answers(LOCALHOST, port) for port in ports))
+        return dict(zip(dsts, replies, strict=True))
 
 
 class LocalBackend(Backend):
