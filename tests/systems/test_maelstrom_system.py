@@ -92,3 +92,15 @@ def test_a_program_serving_reads_from_local_state_is_caught(tmp_path: Path) -> N
     [lin] = [r for r in results["checkers"]["results"] if r["checker"] == "linearizability"]
     assert lin["valid"] is False
     assert lin["anomalies"][0]["kind"] == "nonlinearizable"
+
+
+async def test_answers_says_which_links_a_fault_cut(tmp_path: Path) -> None:
+    async with leader_cluster(tmp_path, op_timeout=0.5) as (net, client):
+        assert await net.answers("n1", ["n2", "n3"]) == {"n2": True, "n3": True}
+        await net.partition({"n3": frozenset({"n1"})})  # one way: n3 drops n1's messages
+        assert await net.answers("n1", ["n2", "n3"]) == {"n2": True, "n3": False}
+        assert await net.answers("n3", ["n1"]) == {"n1": False}  # no round trip either way
+        assert (await client.write("n3", "k", "v")).type == "info"  # n3 -> n1 -> lost reply
+        await net.heal()
+        await net.pause("n2")
+        assert await net.answers("n1", ["n2", "n3"]) == {"n2": False, "n3": True}

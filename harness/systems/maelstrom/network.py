@@ -17,7 +17,7 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,15 @@ class MaelstromNetwork(Backend):
 
     async def heal(self) -> None:
         self.router.heal()
+
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        """Would ``src`` hear back from each of ``dsts`` now? Here the router is
+        the network, so its state is the whole answer: both directions open,
+        the destination up and not frozen."""
+        grudge = self.router.grudge
+        return {dst: (src not in grudge.get(dst, ()) and dst not in grudge.get(src, ())
+                      and dst not in self.router.down and dst not in self._paused)
+                for dst in dsts}
 
     async def set_link_delay(self, delay_ms: float, jitter_ms: float = 0.0,
                              loss: float = 0.0) -> None:
