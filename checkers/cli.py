@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="history file, run folder, or folder of histories")
     parser.add_argument("--format", default="auto", choices=["auto", *FORMAT_MODULES],
-                        help="history format (default: guessed from the content)")
+                        help="history format (default: from the file extension, else the content)")
     parser.add_argument("--model", choices=list(MODELS),
                         help="linearizability model (default: follows from the format/ops)")
     parser.add_argument("--initial", type=_initial_value, metavar="VALUE",
@@ -69,6 +69,8 @@ def _check_one(file: Path, args: argparse.Namespace) -> int:
     try:
         name = detect_format(file) if args.format == "auto" else args.format
         history = load_history(file, name)
+        for warning in history.warnings:
+            sys.stderr.write(f"quorumlab check: warning: {warning}\n")
         report = check(history, checkers=args.checkers,
                        model=args.model or FORMAT_MODELS.get(name),
                        initial=args.initial, time_limit=args.time_limit)

@@ -50,8 +50,8 @@ class Op:
 
     ``type`` is the completion's type; an invoke never completed is ``info``
     with ``complete_time`` None (it may take effect at any later time).
-    ``value`` is what was written (writes, from the invoke) or what was read
-    (reads, from the ok completion).
+    ``value`` is what was read (reads, from the completion) or what the op asked
+    for (the invoke's, or an ok completion's when it carries one).
     """
 
     invoke_index: int
@@ -75,9 +75,34 @@ class History:
     events: list[Event]
     ops: list[Op] = field(default_factory=list)
     source: str = "<memory>"
+    warnings: list[str] = field(default_factory=list)  # one line each, e.g. a torn last line
 
 
 READ_FUNCTIONS = frozenset({"read", "get", "final-read"})
+
+
+class _UnknownValue:
+    """What an ``ok`` read returned when the client did not learn the value.
+
+    Jepsen's formats write such a read as ``:ok :read nil``, and Jepsen's
+    register models accept it in any state; in quorumlab's own jsonl a null
+    read is a real answer ("the key is absent"). The EDN and Jepsen-log readers
+    therefore translate a nil read into this one value, so every checker sees
+    the difference without knowing where the history came from.
+    """
+
+    _instance: _UnknownValue | None = None
+
+    def __new__(cls) -> _UnknownValue:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+
+UNKNOWN_VALUE = _UnknownValue()
 WRITE_FUNCTIONS = frozenset({"write", "put"})
 
 
@@ -119,11 +144,15 @@ def _open_op(invoke: Event) -> Op:
 
 
 def _completed_op(invoke: Event, completion: Event) -> Op:
-    is_read = invoke.f in READ_FUNCTIONS
+    """A read's value is what it returned; any other op's is what it asked for,
+    unless an ``ok`` completion says what happened (Jepsen fills the invocation
+    in from the ok completion)."""
+    told = invoke.f in READ_FUNCTIONS or (completion.type == "ok" and completion.value is not None)
+    value = completion.value if told else invoke.value
     return Op(
         invoke_index=invoke.index, process=invoke.process, f=invoke.f, key=invoke.key,
         type=completion.type,
-        value=completion.value if is_read else invoke.value,
+        value=value,
         invoke_time=invoke.time,
         complete_time=None if completion.type == "info" else completion.time,
         complete_index=completion.index, version=completion.version,

@@ -2,7 +2,9 @@
 
 One JSON object per line. Reading validates every field and the invoke/completion
 pairing, so that a checker never reasons about a history it misread: a bad line is
-a :class:`HistoryError` naming ``file:line`` and what is wrong. Writing is
+a :class:`HistoryError` naming ``file:line`` and what is wrong. The one exception
+is a final line that is not JSON and has no newline after it: a crash cut it off
+mid-write, so it is left out with a warning and everything before it is checked. Writing is
 incremental (one flushed line per event) so a crashed run still leaves its history.
 Unknown fields are ignored, so newer writers stay readable.
 """
@@ -47,13 +49,20 @@ def _load(name: str) -> History:
         raise HistoryError(f"cannot read: {exc.strerror or exc}", path=name) from None
     events: list[Event] = []
     lines: list[int] = []
+    warnings: list[str] = []
     previous = -1
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    chunks = data.split(b"\n")
+    last = len(chunks)  # the line after the final newline; empty unless it was cut off
+    for number, raw in enumerate(chunks, start=1):
         if not raw.strip():
             continue
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            if number == last:
+                warnings.append(f"{name}:{number}: the final line was torn (cut off while "
+                                "being written) and is ignored")
+                break
             raise HistoryError(f"not valid JSON ({exc})", path=name, line=number) from None
         try:
             event = event_from_dict(obj)
@@ -68,7 +77,7 @@ def _load(name: str) -> History:
         events.append(event)
         lines.append(number)
     check_pairing(events, lines, name)
-    return History(events=events, ops=pair_ops(events), source=name)
+    return History(events=events, ops=pair_ops(events), source=name, warnings=warnings)
 
 
 def event_from_dict(obj: Any, *, index: int | None = None) -> Event:
@@ -126,19 +135,33 @@ def _version(value: Any) -> tuple[int, str]:
     raise ValueError(f"'version' must be [counter, writer] (integer, string), got {value!r}")
 
 
-def check_pairing(events: list[Event], lines: list[int], path: str) -> None:
+def check_pairing(
+    events: list[Event], lines: list[int], path: str, *, crashed_processes_stop: bool = False
+) -> None:
     """Reject completions without an open invoke, overlapping invokes and mismatches.
 
     ``pair_ops`` silently skips such events; a loader must not, because an orphan
     completion means the file was cut or mixed up and any verdict would be wrong.
+    ``crashed_processes_stop`` (Jepsen's formats): a process whose op ended
+    ``info`` may still have it in flight, so Jepsen gives the thread a new
+    process id; the same id invoking again means the file is not what it claims.
+    quorumlab's own final phase reuses its one process id, so jsonl allows it.
     """
     open_invokes: dict[Process, tuple[Event, int]] = {}
+    crashed: dict[Process, int] = {}
     for event, line in zip(events, lines, strict=True):
         pending = open_invokes.get(event.process)
         if event.process == NEMESIS or (event.process == FINAL and pending is None
                                         and event.f == QUIESCE and event.type == "info"):
             continue  # faults, and the final phase's convergence report, stand alone
         if event.type == "invoke":
+            if event.process in crashed:
+                raise HistoryError(
+                    f"process {event.process!r} invokes again after its op ended info at "
+                    f"line {crashed[event.process]}; in Jepsen a crashed process issues "
+                    "nothing more",
+                    path=path, line=line,
+                )
             if pending is not None:
                 raise HistoryError(
                     f"process {event.process!r} invokes again while its invoke at line "
@@ -160,6 +183,8 @@ def check_pairing(events: list[Event], lines: list[int], path: str) -> None:
                 path=path, line=line,
             )
         del open_invokes[event.process]
+        if crashed_processes_stop and event.type == "info":
+            crashed[event.process] = line
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
