@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Re-exported for the harness, which imports them from here until it moves to
+# checkers.exits.
+from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, exit_code
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_HARNESS_FAILURE", "Anomaly", "CheckResult", "Verdict",
+           "combine", "exit_code"]
+
 Verdict = bool | Literal["unknown"]
 
 
@@ -15,15 +22,6 @@ def combine(verdicts: list[Verdict]) -> Verdict:
     if any(v == "unknown" for v in verdicts):
         return "unknown"
     return True
-
-
-def exit_code(verdict: Verdict) -> int:
-    """Exit code of `quorumlab check` / `run` for a verdict (DESIGN.md)."""
-    if verdict is True:
-        return 0
-    if verdict is False:
-        return 1
-    return 2
 
 
 @dataclass
@@ -45,6 +43,3 @@ class CheckResult:
     valid: Verdict
     anomalies: list[Anomaly] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
-
-EXIT_BAD_INPUT = 254
-EXIT_HARNESS_FAILURE = 255
