@@ -71,14 +71,15 @@ def _check(history: History, spec: Model, deadline: float, memory_limit: int) ->
     start = spec.init()
     by_zones = isinstance(spec, RegisterModel)
     for key, ops in _partition(history, spec).items():
-        kept, transitions = _prepare(history, spec, ops)
-        verdict = zones.decide(kept, start) if by_zones else None
-        searches.append(_KeySearch(key, kept, transitions, verdict))
-        if searches[-1].zones is not None and searches[-1].zones.valid:
-            searches[-1].outcome = Outcome(True, 0)
+        kept = _prepare(history, spec, ops)
+        current = _KeySearch(key, kept, zones.decide(kept, start) if by_zones else None)
+        searches.append(current)
+        if current.zones is not None and current.zones.valid:
+            current.outcome = Outcome(True, 0)  # decided: no transitions needed
         else:
             intervals = [Interval(op.invoke_time, op.complete_time) for op in kept]
-            searches[-1].run = search(intervals, transitions, _memo_state(spec, start))
+            transitions = [_transition(spec, op) for op in kept]
+            current.run = search(intervals, transitions, _memo_state(spec, start))
     known_invalid = any(s.zones is not None and not s.zones.valid for s in searches)
     _interleave([s for s in searches if s.run is not None], deadline, memory_limit, known_invalid)
     decided = [(s, s.outcome) for s in searches if s.outcome is not None]  # all of them
@@ -126,7 +127,6 @@ class _KeySearch:
 
     key: Hashable
     ops: list[Op]
-    transitions: list[Transition]
     zones: zones.Verdict | None  # None: the unique-value shortcut does not apply
     run: Search | None = None
     memory: int = 0  # estimated bytes of its memo table
@@ -189,17 +189,30 @@ def _partition(history: History, spec: Model) -> dict[Hashable, list[Op]]:
     what the register held.
     """
     keys: dict[Hashable, list[Op]] = {}
+    by_key = type(spec).partition is Model.partition  # the default: skip a call per op
+    partition = spec.partition
     for op in history.ops:
-        if op.f in NOT_CLIENT_OPS or op.type == "fail":
+        if op.type == "fail" or op.f in NOT_CLIENT_OPS:
             continue
-        keys.setdefault(spec.partition(op), []).append(op)
+        key = op.key
+        if not by_key or (key is not None and type(key) is not str):
+            key = partition(op)
+        ops = keys.get(key)
+        if ops is None:
+            keys[key] = [op]
+        else:
+            ops.append(op)
     for ops in keys.values():
-        ops.sort(key=lambda op: (op.invoke_time, op.invoke_index))
+        ops.sort(key=_invoked)
     return keys
 
 
-def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], list[Transition]]:
-    """The ops the search needs (``Model.prepare``), with their transitions.
+def _invoked(op: Op) -> tuple[float, int]:
+    return (op.invoke_time, op.invoke_index)
+
+
+def _prepare(history: History, spec: Model, ops: list[Op]) -> list[Op]:
+    """The ops the search needs (``Model.prepare``).
 
     An optional op that never changes the state can always be left out: it
     might as well never have taken effect.
@@ -208,8 +221,8 @@ def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], li
         prepared = spec.prepare(ops)
     except ValueError as error:
         raise HistoryError(str(error), path=history.source) from None
-    kept = [op for op in prepared if not (op.type == "info" and spec.pure(op))]
-    return kept, [_transition(spec, op) for op in kept]
+    pure = spec.pure
+    return [op for op in prepared if op.type != "info" or not pure(op)]
 
 
 def _transition(spec: Model, op: Op) -> Transition:

@@ -82,6 +82,8 @@ class Model(ABC):
 
 def freeze(value: Any) -> Hashable:
     """Lists (EDN vectors, JSON arrays) as tuples, so values can be states."""
+    if type(value) is str:  # the common case, first: called once per op
+        return value
     if isinstance(value, list | tuple):
         return tuple(freeze(item) for item in value)
     if isinstance(value, dict):
@@ -141,25 +143,29 @@ class RegisterModel(Model):
         it took effect cannot be seen."""
         observed = set()
         for op in ops:
-            if op.f not in self.functions:
-                raise ValueError(f"the {self.name} model has no {op.f!r} operation")
-            if op.f == "cas":
+            f = op.f
+            if f == "read":
+                if op.type == "ok":
+                    observed.add(freeze(op.value))
+            elif f == "cas" and f in self.functions:
                 value = freeze(op.value)
                 if not (isinstance(value, tuple) and len(value) == 2):
                     raise ValueError(f"a cas needs a value [from to], got {op.value!r}")
                 observed.add(value[0])
-            elif op.f == "read" and op.type == "ok":
-                observed.add(freeze(op.value))
-        return [op for op in ops if not self._tells_nothing(op, observed)]
-
-    @staticmethod
-    def _tells_nothing(op: Op, observed: set[Hashable]) -> bool:
-        if op.f == "read":
-            return op.type != "ok" or op.value is UNKNOWN_VALUE
-        if op.type != "info":
-            return False
-        written = freeze(op.value) if op.f == "write" else freeze(op.value)[1]
-        return written not in observed
+            elif f != "write":
+                raise ValueError(f"the {self.name} model has no {f!r} operation")
+        kept = []
+        for op in ops:
+            if op.f == "read":
+                if op.type == "ok" and op.value is not UNKNOWN_VALUE:
+                    kept.append(op)
+                continue
+            if op.type == "info":
+                written = freeze(op.value) if op.f == "write" else freeze(op.value)[1]
+                if written not in observed:
+                    continue
+            kept.append(op)
+        return kept
 
 
 class CasRegisterModel(RegisterModel):

@@ -39,7 +39,7 @@ class Verdict:
     ops: list[int] = field(default_factory=list)  # invoke indexes involved
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cluster:
     value: Hashable
     write: Op | None  # None: the initial value

@@ -23,8 +23,8 @@ from edn_format import Keyword
 
 from checkers.errors import HistoryError, read_text
 from checkers.formats import porcupine_kv
-from checkers.formats.jsonl import check_pairing
-from checkers.history import UNKNOWN_VALUE, Event, History, pair_ops
+from checkers.formats.jsonl import paired_ops
+from checkers.history import UNKNOWN_VALUE, Event, History
 
 _TYPES = frozenset({"invoke", "ok", "fail", "info"})
 _READS = frozenset({Keyword("read"), "read"})
@@ -69,8 +69,9 @@ def load(path: str | Path) -> History:
     if all(Keyword("time") in op for op in maps):
         for event, op in zip(events, maps, strict=True):
             event.time = op[Keyword("time")]
-    check_pairing(events, [line or 0 for line in lines], str(path), crashed_processes_stop=True)
-    return History(events=events, ops=pair_ops(events), source=str(path))
+    ops = paired_ops(events, [line or 0 for line in lines], str(path),
+                     crashed_processes_stop=True)
+    return History(events=events, ops=ops, source=str(path))
 
 
 def dump(history: History, path: str | Path) -> None:
