@@ -15,7 +15,7 @@ from typing import Any
 from checkers.durability import check_durability, has_final_phase
 from checkers.errors import HistoryError
 from checkers.graph import check_graph, has_versions
-from checkers.history import FINAL, FINAL_READ, QUIESCE, History
+from checkers.history import FINAL, FINAL_READ, History
 from checkers.linearizability import check_linearizability
 from checkers.models import MODELS, Model, get_model
 from checkers.result import CheckResult, Verdict, combine
@@ -119,17 +119,15 @@ def infer_model(history: History) -> str:
 
 
 def client_history(history: History) -> History:
-    """The history without the final phase's node-internal reads and report.
+    """The history's ops without the final phase's node-internal reads.
 
     A final-read reads one node's own copy, not the store through its protocol,
     so a lagging node is not a linearizability violation (durability judges it).
+    The events are shared, not copied: linearizability reads only the ops.
     """
-    def keep(f: str, process: Any) -> bool:
-        return not (process == FINAL and f in (FINAL_READ, QUIESCE))
-
     return History(
-        events=[e for e in history.events if keep(e.f, e.process)],
-        ops=[op for op in history.ops if keep(op.f, op.process)],
+        events=history.events,
+        ops=[op for op in history.ops if op.f != FINAL_READ or op.process != FINAL],
         source=history.source,
         warnings=history.warnings,
     )

@@ -14,9 +14,10 @@ and read->next-write edges all point from a lower cluster to a higher one (or
 from the write to its own reads), so every cycle needs a real-time edge that
 points backwards: an op of a higher cluster completed before an op of a lower
 cluster began, or a read completed before its own write began. Finding those is
-a sort and a prefix-maximum sweep, O(n log n). networkx then explains each
-anomaly on the small subgraph between the two clusters: the shortest cycle,
-op by op.
+a sort and a prefix-maximum sweep, O(n log n), done first for all keys at once
+in numpy (checkers.version_sweep); only keys it cannot clear are placed here op
+by op. networkx then explains each anomaly on the small subgraph between the
+two clusters: the shortest cycle, op by op.
 """
 
 from __future__ import annotations
@@ -34,15 +35,26 @@ import networkx as nx
 import orjson
 
 from checkers.gcpause import paused_gc
-from checkers.history import FINAL, FINAL_READ, WRITE_FUNCTIONS, History, Op, Version, version_key
+from checkers.history import (
+    FINAL,
+    FINAL_READ,
+    UNKNOWN_VALUE,
+    WRITE_FUNCTIONS,
+    History,
+    Op,
+    Version,
+    version_key,
+)
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
+from checkers.version_sweep import suspect_keys
 from checkers.words import ms_text as _ms
 from checkers.words import op_label as _op
 from checkers.words import version_text as _v
 
 NAME = "graph"
 READ_FUNCTIONS = frozenset({"read", "get"})
+_GRAPH_FUNCTIONS = WRITE_FUNCTIONS | READ_FUNCTIONS | {FINAL_READ}
 
 # Cycle search budget: anomalies past the first EXPLAIN_LIMIT, or whose subgraph
 # would exceed these sizes, get the cycle through their witness instead of the
@@ -68,17 +80,23 @@ def check_graph(history: History) -> CheckResult:
 
 
 def _check_graph(history: History) -> CheckResult:
-    by_key: dict[Any, list[Op]] = defaultdict(list)
+    by_key: dict[Any, list[Op]] = {}
     ignored: dict[str, int] = defaultdict(int)
-    for op in history.ops:
-        if op.f in WRITE_FUNCTIONS or op.f in READ_FUNCTIONS or op.f == FINAL_READ:
-            by_key[op.key].append(op)
-        else:
-            ignored[op.f] += 1
+    for key, ops in history.ops_by_key().items():
+        kept = [op for op in ops if op.f in _GRAPH_FUNCTIONS]
+        if len(kept) < len(ops):
+            for op in ops:
+                if op.f not in _GRAPH_FUNCTIONS:
+                    ignored[op.f] += 1
+        if kept:
+            by_key[key] = kept
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
     budget = ExplainBudget(EXPLAIN_LIMIT)
+    suspects = suspect_keys(by_key)  # the others certainly have no anomaly
     for key, ops in by_key.items():
+        if key not in suspects:
+            continue
         graph = KeyGraph(key, ops)
         anomalies.extend(graph.anomalies)
         if graph.undecided is not None:
@@ -208,6 +226,8 @@ class KeyGraph:
 
         ``placed`` is False when the read is an anomaly by itself (recorded here).
         """
+        if read.value is UNKNOWN_VALUE:
+            return False, None  # an imported read that did not learn the value: no node
         if read.value is None:
             if read.version is None:
                 return True, None

@@ -85,6 +85,39 @@ class History:
     ops: list[Op] = field(default_factory=list)
     source: str = "<memory>"
     warnings: list[str] = field(default_factory=list)  # one line each, e.g. a torn last line
+    _by_key: dict[Any, list[Op]] | None = field(default=None, repr=False, compare=False)
+
+    def ops_by_key(self) -> dict[Any, list[Op]]:
+        """The ops grouped by key (lists as tuples), each group in ``ops`` order.
+
+        Computed once and shared by the checkers, which all work key by key; so
+        ``ops`` must not change once a checker has run.
+        """
+        if self._by_key is None:
+            groups: dict[Any, list[Op]] = {}
+            for op in self.ops:
+                key = op.key
+                if key is not None and type(key) is not str:
+                    key = freeze(key)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [op]
+                else:
+                    group.append(op)
+            self._by_key = groups
+        return self._by_key
+
+
+def freeze(value: Any) -> Any:
+    """Lists (EDN vectors, JSON arrays) as tuples and maps as sorted pairs, so
+    that keys can group ops and values can be states."""
+    if type(value) is str:  # the common case, first: called once per op
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((freeze(k), freeze(v)) for k, v in value.items()))
+    return value
 
 
 READ_FUNCTIONS = frozenset({"read", "get", "final-read"})

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
-from checkers.history import UNKNOWN_VALUE, Op
+from checkers.history import UNKNOWN_VALUE, Op, freeze
 
 State = Hashable
 
@@ -80,17 +80,6 @@ class Model(ABC):
         return ops
 
 
-def freeze(value: Any) -> Hashable:
-    """Lists (EDN vectors, JSON arrays) as tuples, so values can be states."""
-    if type(value) is str:  # the common case, first: called once per op
-        return value
-    if isinstance(value, list | tuple):
-        return tuple(freeze(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((freeze(k), freeze(v)) for k, v in value.items()))
-    return value
-
-
 def show(value: Any) -> str:
     """A value in words: nil for None, otherwise its repr."""
     return "nil" if value is None else repr(value)
@@ -141,12 +130,16 @@ class RegisterModel(Model):
         expects. Right after such a write only a write can follow (a read or
         cas would have to observe its value), which overwrites it, so whether
         it took effect cannot be seen."""
-        observed = set()
+        observed: set[Hashable] = set()
+        kept: list[Op] = []
+        uncertain = False  # an info write or cas is kept for now
         for op in ops:
-            f = op.f
+            f, kind = op.f, op.type
             if f == "read":
-                if op.type == "ok":
-                    observed.add(freeze(op.value))
+                value = op.value
+                if kind != "ok" or value is UNKNOWN_VALUE:
+                    continue
+                observed.add(value if type(value) is str else freeze(value))
             elif f == "cas" and f in self.functions:
                 value = freeze(op.value)
                 if not (isinstance(value, tuple) and len(value) == 2):
@@ -154,18 +147,12 @@ class RegisterModel(Model):
                 observed.add(value[0])
             elif f != "write":
                 raise ValueError(f"the {self.name} model has no {f!r} operation")
-        kept = []
-        for op in ops:
-            if op.f == "read":
-                if op.type == "ok" and op.value is not UNKNOWN_VALUE:
-                    kept.append(op)
-                continue
-            if op.type == "info":
-                written = freeze(op.value) if op.f == "write" else freeze(op.value)[1]
-                if written not in observed:
-                    continue
+            uncertain = uncertain or kind == "info"
             kept.append(op)
-        return kept
+        if not uncertain:
+            return kept
+        return [op for op in kept if op.type != "info" or (
+            freeze(op.value) if op.f == "write" else freeze(op.value)[1]) in observed]
 
 
 class CasRegisterModel(RegisterModel):

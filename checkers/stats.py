@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from checkers.history import History
 from checkers.result import CheckResult
@@ -20,25 +23,28 @@ QUANTILES = (0.5, 0.9, 0.99)
 def check_stats(history: History) -> CheckResult:
     """Counts of ok/fail/info per f, and latency quantiles (ms) of completed ops per f."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    latencies: dict[str, list[int]] = defaultdict(list)
-    for op in history.ops:
-        counts[op.f][op.type] += 1
-        if op.type in ("ok", "fail") and op.complete_time is not None:
-            latencies[op.f].append(op.complete_time - op.invoke_time)
+    for (f, kind), n in Counter(map(attrgetter("f", "type"), history.ops)).items():
+        counts[f][kind] = n
+    latencies = {  # of ok and fail ops: one comprehension per function, in C
+        f: [op.complete_time - op.invoke_time for op in history.ops
+            if op.f == f and op.complete_time is not None and op.type != "info"]
+        for f in counts
+    }
     details: dict[str, Any] = {
         "ops": len(history.ops),
         "counts": {f: {t: c[t] for t in ("ok", "fail", "info")} for f, c in sorted(counts.items())},
-        "latency_ms": {f: latency_summary(values) for f, values in sorted(latencies.items())},
+        "latency_ms": {f: latency_summary(values) for f, values in sorted(latencies.items())
+                       if values},
     }
     return CheckResult(checker=NAME, valid=True, details=details)
 
 
 def latency_summary(nanoseconds: list[int]) -> dict[str, float]:
     """Nearest-rank quantiles and the maximum, in milliseconds."""
-    ordered = sorted(nanoseconds)
+    ordered = np.sort(np.array(nanoseconds, dtype=np.int64))  # a million: numpy, not sorted()
     summary = {
-        f"p{round(q * 100)}": ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1e6
+        f"p{round(q * 100)}": int(ordered[max(0, math.ceil(q * len(ordered)) - 1)]) / 1e6
         for q in QUANTILES
     }
-    summary["max"] = ordered[-1] / 1e6
+    summary["max"] = int(ordered[-1]) / 1e6
     return summary
