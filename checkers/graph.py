@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import orjson
 
 from checkers.gcpause import paused_gc
@@ -47,10 +46,12 @@ from checkers.history import (
 )
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
-from checkers.version_sweep import suspect_keys
 from checkers.words import ms_text as _ms
 from checkers.words import op_label as _op
 from checkers.words import version_text as _v
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NAME = "graph"
 READ_FUNCTIONS = frozenset({"read", "get"})
@@ -93,6 +94,10 @@ def _check_graph(history: History) -> CheckResult:
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
     budget = ExplainBudget(EXPLAIN_LIMIT)
+    # numpy and networkx are imported here, not at the top: a history without
+    # versions never needs them, and their imports cost more than its check.
+    from checkers.version_sweep import suspect_keys
+
     suspects = suspect_keys(by_key)  # the others certainly have no anomaly
     for key, ops in by_key.items():
         if key not in suspects:
@@ -354,6 +359,8 @@ class KeyGraph:
 
     def _shortest_cycle(self, op: Op, low: int, high: int) -> list[Op | int] | None:
         """The shortest cycle through ``op`` within clusters low..high, if small enough."""
+        import networkx as nx  # only to explain an anomaly (see _check_graph)
+
         graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
         if graph.number_of_nodes() > WINDOW_NODES:
             return None
@@ -387,6 +394,8 @@ class KeyGraph:
         Nodes are invoke indexes; edges carry ``kind``: realtime, version,
         wr (write->read) or rw (read->next write).
         """
+        import networkx as nx  # only to explain an anomaly (see _check_graph)
+
         high = len(self.writes) - 1 if high is None else high
         graph = nx.DiGraph()
         members: list[Op] = []

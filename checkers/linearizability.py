@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from operator import attrgetter, ge, gt
 from typing import Any
 
+import msgspec
+
 from checkers import zones
 from checkers.errors import HistoryError
 from checkers.gcpause import paused_gc
@@ -233,20 +235,33 @@ def _prepare(history: History, spec: Model, ops: list[Op]) -> list[Op]:
 def _transition(spec: Model, op: Op) -> Transition:
     """``spec.step`` for one op, in the search's terms (next state or ILLEGAL).
 
-    With a model's own ``equal``, states travel through the search wrapped in
-    :class:`_Compared`, so the memo compares them by that ``equal``.
+    The op handed to ``step`` has its value frozen (lists as tuples) once, here,
+    rather than at each of the many steps the search takes. With a model's own
+    ``equal``, states travel through the search wrapped in :class:`_Compared`,
+    so the memo compares them by that ``equal``.
     """
     step, optional = spec.step, op.type == "info"
-    custom = _has_own_equality(spec)
+    value = freeze(op.value)
+    if value is not op.value:
+        op = msgspec.structs.replace(op, value=value)
+    if _has_own_equality(spec):
+        equal = spec.equal
 
-    def apply(state: Hashable) -> Hashable:
-        plain = state.state if custom else state
-        legal, new = step(plain, op)
-        if not legal or (optional and spec.equal(new, plain)):
-            return ILLEGAL
-        return _Compared(spec, new) if custom else new
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state.state, op)
+            if not legal or (optional and equal(new, state.state)):
+                return ILLEGAL
+            return _Compared(spec, new)
+    elif optional:
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state, op)
+            return new if legal and new != state else ILLEGAL
+    else:
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state, op)
+            return new if legal else ILLEGAL
 
-    return Transition(apply, spec.pure(op), optional, (op.f, freeze(op.value)))
+    return Transition(apply, spec.pure(op), optional, (op.f, value))
 
 
 def _has_own_equality(spec: Model) -> bool:

@@ -8,7 +8,9 @@ API and have no other way in.
 
 ``step(state, op)`` must depend only on the state and the op's ``f`` and
 ``value``: the search replays an op in many states and treats two optional ops
-with the same ``f`` and ``value`` as interchangeable. States must be hashable
+with the same ``f`` and ``value`` as interchangeable. It hands ``step`` the op
+with its value frozen (lists as tuples, maps as sorted pairs), so that states
+built from values are hashable. States must be hashable
 (the search memoises configurations); when two states that differ as Python
 values mean the same, override ``equal``.
 
@@ -102,13 +104,13 @@ class RegisterModel(Model):
         return self.initial
 
     def step(self, state: State, op: Op) -> tuple[bool, State]:
-        if op.f == "read":
-            value = op.value
-            return value is UNKNOWN_VALUE or freeze(value) == state, state
-        if op.f == "write":
-            return True, freeze(op.value)
-        old, new = freeze(op.value)
-        return state == old, new if state == old else state
+        f, value = op.f, op.value  # frozen by the search: lists are tuples
+        if f == "read":
+            return value is UNKNOWN_VALUE or value == state, state
+        if f == "write":
+            return True, value
+        old, new = value
+        return (True, new) if state == old else (False, state)
 
     def pure(self, op: Op) -> bool:
         return op.f == "read"

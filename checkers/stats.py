@@ -11,8 +11,6 @@ from collections import Counter, defaultdict
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
-
 from checkers.history import History
 from checkers.result import CheckResult
 
@@ -41,10 +39,10 @@ def check_stats(history: History) -> CheckResult:
 
 def latency_summary(nanoseconds: list[int]) -> dict[str, float]:
     """Nearest-rank quantiles and the maximum, in milliseconds."""
-    ordered = np.sort(np.array(nanoseconds, dtype=np.int64))  # a million: numpy, not sorted()
+    ordered = sorted(nanoseconds)
     summary = {
-        f"p{round(q * 100)}": int(ordered[max(0, math.ceil(q * len(ordered)) - 1)]) / 1e6
+        f"p{round(q * 100)}": ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1e6
         for q in QUANTILES
     }
-    summary["max"] = int(ordered[-1]) / 1e6
+    summary["max"] = ordered[-1] / 1e6
     return summary
