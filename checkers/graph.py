@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 NAME = "graph"
+CLAIM = "the store's version order contradicts real time"
 READ_FUNCTIONS = frozenset({"read", "get"})
 _GRAPH_FUNCTIONS = WRITE_FUNCTIONS | READ_FUNCTIONS | {FINAL_READ}
 
@@ -353,8 +354,11 @@ class KeyGraph:
         return self._cycle_anomaly("future-read", headline, [write, read])
 
     def _cycle_anomaly(self, kind: str, headline: str, cycle: list[Op | int]) -> Anomaly:
+        """A cycle's anomaly, saying first what it claims: about the store's
+        versions, not about the values (that is the linearizability checker's
+        claim, and both can hold at once)."""
         ops = [op.invoke_index for op in cycle if isinstance(op, Op)]
-        return Anomaly(kind=kind, key=self.key, explanation=headline, ops=ops,
+        return Anomaly(kind=kind, key=self.key, explanation=f"{CLAIM}: {headline}", ops=ops,
                        details={"cycle": self.explain_cycle(cycle)})
 
     def _shortest_cycle(self, op: Op, low: int, high: int) -> list[Op | int] | None:

@@ -28,6 +28,9 @@ from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import ILLEGAL, Interval, Outcome, Search, Transition, search
 
 CHECKER = "linearizability"
+# What a violation claims, in words: about the values, not the store's versions
+# (that is the graph checker's claim, and both can hold at once).
+CLAIM = "no order of these operations explains the values read"
 # Estimated memo bytes over all keys before the searches give up as ``unknown``.
 DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
@@ -318,20 +321,20 @@ def _anomaly(spec: Model, s: _KeySearch, outcome: Outcome) -> Anomaly:
         return Anomaly(
             kind="nonlinearizable",
             key=None if key is None else str(key),
-            explanation=f"{where}no linearization exists: {s.zones.reason}.",
+            explanation=f"{where}{CLAIM}: {s.zones.reason}.",
             ops=s.zones.ops,
             details={"method": "zones"},
         )
     prefix = outcome.prefix
     if outcome.blocker is None:
-        text = f"{where}no op can be linearized first."
+        text = f"{where}{CLAIM}: no op can be linearized first."
         return Anomaly("nonlinearizable", None if key is None else str(key), text)
     blocker = ops[outcome.blocker]
     shown = ", ".join(_describe_op(spec, ops[i]) for i in prefix[-SHOWN_PREFIX:])
     if len(prefix) > SHOWN_PREFIX:
         shown = f"..., {shown}"
     text = (
-        f"{where}no linearization exists. The longest linearizable prefix has "
+        f"{where}{CLAIM}. The longest linearizable prefix has "
         f"{len(prefix)} ops ({shown or 'none'}), after which the state is "
         f"{spec.describe_state(_plain(outcome.prefix_state))}. "
         f"Op {_describe_op(spec, blocker)} could not be placed: "

@@ -52,7 +52,8 @@ def test_unknown_beats_valid() -> None:
 def test_text_report_names_verdicts_and_explains_anomalies() -> None:
     text = report_text(check(stale().history(), checkers=["graph", "stats"])).plain
     assert "INVALID" in text
-    assert "stale-read [k]: read #4 (k) returned 'a'" in text
+    assert ("stale-read [k]: the store's version order contradicts real time: "
+            "read #4 (k) returned 'a'") in text
     assert "-> #2 completed at" in text
     assert "write: 2 ok, 0 fail, 0 info" in text
 

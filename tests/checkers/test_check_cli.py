@@ -59,7 +59,8 @@ def test_summary_explains_the_anomaly(files: dict[str, Path]) -> None:
     proc = run(str(files["invalid"]))
     assert proc.returncode == 1
     assert "INVALID" in proc.stdout
-    assert "stale-read [k]: read #4 (k)" in proc.stdout
+    assert ("stale-read [k]: the store's version order contradicts real time: "
+            "read #4 (k)") in proc.stdout
 
 
 def test_bad_history_is_one_line_naming_file_and_line(files: dict[str, Path]) -> None:
