@@ -21,6 +21,8 @@ import numpy as np
 
 from checkers.history import FINAL_READ, WRITE_FUNCTIONS, Op
 
+_READS = frozenset({"read", "get"})
+
 
 def suspect_keys(by_key: dict[Hashable, list[Op]]) -> set[Hashable]:
     """The keys of ``by_key`` (key -> its reads and writes) that need KeyGraph."""
@@ -47,59 +49,61 @@ def _place(ops: list[Op], key_id: int, offset: int) -> tuple[list[Any], ...] | N
     """One key's graph nodes as columns (key, target: the node of the write a
     read saw or -1 for the initial value, is_write, invoke and completion index:
     -1 unless ok), writes first and node positions from ``offset``; and the
-    writes' versions. None when the key is unusual and needs KeyGraph."""
-    writes: dict[str, Op] = {}
+    writes' versions. None when the key is unusual and needs KeyGraph.
+
+    Each op is touched once, its fields copied into fresh lists: at a million
+    ops, scattered op objects cost a cache miss per visit, so the later passes
+    run over the copies.
+    """
+    writes: list[Op] = []
     reads: list[Op] = []
     for op in ops:
-        if op.f in WRITE_FUNCTIONS:
-            value = op.value
-            if type(value) is not str or value in writes:
-                return None
-            writes[value] = op
-        elif op.f == FINAL_READ:
+        f = op.f
+        if f in WRITE_FUNCTIONS:
+            writes.append(op)
+        elif f == FINAL_READ:
             return None
         elif op.type == "ok":
             reads.append(op)
-    version_of: dict[int, tuple[int, str]] = {}  # write invoke index -> version
-    for write in writes.values():
-        if write.type == "ok":
-            if write.version is None:
+    w_value = [w.value for w in writes]
+    w_type = [w.type for w in writes]
+    w_version = [w.version for w in writes]
+    w_invoke = [w.invoke_index for w in writes]
+    w_complete = [w.complete_index for w in writes]
+    r_value = [r.value for r in reads]
+    r_version = [r.version for r in reads]
+    r_invoke = [r.invoke_index for r in reads]
+    r_complete = [r.complete_index for r in reads]
+    by_value = {value: n for n, value in enumerate(w_value)}
+    if len(by_value) < len(writes) or not all(type(value) is str for value in w_value):
+        return None
+    version_of = [v if t == "ok" else None for v, t in zip(w_version, w_type, strict=True)]
+    if any(v is None and t == "ok" for v, t in zip(w_version, w_type, strict=True)):
+        return None
+    sources = list(map(by_value.get, r_value))
+    for value, version, n in zip(r_value, r_version, sources, strict=True):
+        if n is None:  # the initial value, or a value nobody wrote
+            if value is not None or version is not None:
                 return None
-            version_of[write.invoke_index] = write.version
-    sources: list[Op | None] = []
-    observed: set[int] = set()  # invoke indexes of the writes some read saw
-    for read in reads:
-        value, version = read.value, read.version
-        if value is None:
-            if version is not None:
+        elif w_type[n] != "ok":
+            if w_type[n] == "fail" or version is None:  # aborted, or unordered
                 return None
-            sources.append(None)
-            continue
-        write = writes.get(value) if type(value) is str else None
-        if write is None or write.type == "fail":
+            if version_of[n] is None:
+                version_of[n] = version
+            elif version_of[n] != version:
+                return None
+        elif version is not None and version != version_of[n]:
             return None
-        known = version_of.get(write.invoke_index)
-        if version is not None:
-            if known is None:
-                version_of[write.invoke_index] = version
-            elif known != version:
-                return None
-        sources.append(write)
-        observed.add(write.invoke_index)
-    nodes = [w for w in writes.values() if w.invoke_index in version_of]
-    if any(w.invoke_index in observed and w.invoke_index not in version_of
-           for w in writes.values() if w.type == "info"):
-        return None  # read, yet no version to order it by
     # an unread info or failed write may never have happened: no node
-    node_of = {w.invoke_index: offset + n for n, w in enumerate(nodes)}
+    nodes = [n for n, version in enumerate(version_of) if version is not None]
+    node_of = {n: offset + position for position, n in enumerate(nodes)}
     return (
         [key_id] * (len(nodes) + len(reads)),
-        [-1] * len(nodes) + [-1 if w is None else node_of[w.invoke_index] for w in sources],
+        [-1] * len(nodes) + [-1 if n is None else node_of[n] for n in sources],
         [True] * len(nodes) + [False] * len(reads),
-        [w.invoke_index for w in nodes] + [r.invoke_index for r in reads],
-        [w.complete_index if w.type == "ok" else -1 for w in nodes]
-        + [r.complete_index for r in reads],
-        [version_of[w.invoke_index] for w in nodes],
+        [w_invoke[n] for n in nodes] + r_invoke,
+        [w_complete[n] if w_type[n] == "ok" else -1 for n in nodes] + r_complete,
+        [version_of[n] for n in nodes],
     )
 
 
