@@ -9,10 +9,12 @@
    here to re-measure).
 
 Each command runs --repeat times; best and median wall are printed, since the
-machine is shared. It runs `python -m harness check` from this checkout, so it
-measures this code, not an installed copy.
+machine is shared. It runs `python -m harness check` in the checkout --repo
+(default: this one), so that a before and after can be measured side by side.
+The history is generated in a child of its own, so that no run inherits the
+generator's memory.
 
-    python bench/checkers_command.py [--ops 1000000] [--repeat 3] [--datasets DIR]
+    python bench/checkers_command.py [--ops 1000000] [--repeat 3] [--repo DIR] [--datasets DIR]
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ from checkers.synth import register_history  # noqa: E402
 DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
 
 
-def run_check(*args: str) -> tuple[float, float, float, int]:
+def run_check(repo: Path, *args: str) -> tuple[float, float, float, int]:
     """(wall s, CPU s, peak RSS MiB, exit code) of one `python -m harness check`."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "harness", "check", *args], cwd=REPO,
+    child = subprocess.Popen([sys.executable, "-m", "harness", "check", *args], cwd=repo,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own usage, not all children's
     wall = time.perf_counter() - start
@@ -59,20 +61,28 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
+    parser.add_argument("--repo", type=Path, default=REPO, help="checkout to measure")
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args()
+    if args.generate:
+        dump(register_history(args.ops, processes=20, keys=100, info_rate=0.05, seed=1),
+             args.generate)
+        return 0
     print(f"machine: {os.cpu_count()} cores, {platform.platform()}, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
+          f"measuring {args.repo}")
     print("| command | wall best (s) | wall median (s) | CPU best (s) | peak RSS (MiB) | exit |")
     print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "history.jsonl"
-        dump(register_history(args.ops, processes=20, keys=100, info_rate=0.05, seed=1), path)
+        subprocess.run([sys.executable, __file__, "--ops", str(args.ops), "--generate", str(path)],
+                       check=True)
         report(f"check {args.ops:,}-op history.jsonl",
-               [run_check(str(path)) for _ in range(args.repeat)])
+               [run_check(args.repo, str(path)) for _ in range(args.repeat)])
     etcd = args.datasets / "porcupine" / "jepsen"
     if etcd.is_dir():
         report("check porcupine/jepsen/ (102 etcd logs)",
-               [run_check(str(etcd), "--json") for _ in range(args.repeat)])
+               [run_check(args.repo, str(etcd), "--json") for _ in range(args.repeat)])
     else:
         print(f"({etcd} absent: etcd histories skipped)")
     return 0
