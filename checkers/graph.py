@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from checkers.gcpause import paused_gc
+from checkers.collector import paused_gc
 from checkers.history import (
     FINAL,
     FINAL_READ,
@@ -44,11 +44,11 @@ from checkers.history import (
     Version,
     version_key,
 )
+from checkers.labels import ms_text as _ms
+from checkers.labels import op_label as _op
+from checkers.labels import version_text as _v
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
-from checkers.words import ms_text as _ms
-from checkers.words import op_label as _op
-from checkers.words import version_text as _v
 
 if TYPE_CHECKING:
     import networkx as nx

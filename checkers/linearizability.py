@@ -20,8 +20,8 @@ from typing import Any
 import msgspec
 
 from checkers import zones
+from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.gcpause import paused_gc
 from checkers.history import History, Op, freeze
 from checkers.models import Model, RegisterModel, get_model
 from checkers.result import Anomaly, CheckResult, combine

@@ -18,8 +18,8 @@ from typing import Any, get_args, overload
 import msgspec
 import orjson
 
+from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.gcpause import paused_gc
 from checkers.history import Event, EventType, History, Op, PairingError, pair_ops
 
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
