@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from checkers.durability import check_durability, has_final_phase
 from checkers.errors import HistoryError
 from checkers.graph import check_graph, has_versions
-from checkers.history import FINAL, FINAL_READ, History
+from checkers.history import History
 from checkers.linearizability import check_linearizability
 from checkers.models import MODELS, Model, get_model
 from checkers.result import CheckResult, Verdict, combine
@@ -90,7 +91,7 @@ def check(
         "durability": lambda: check_durability(history),
         "stats": lambda: check_stats(history),
         "linearizability": lambda: check_linearizability(
-            client_history(history), model=model, time_limit=time_limit),
+            history, model=model, time_limit=time_limit),
     }
     results = [runners[name]() for name in CHECKERS if name in names]
     options = {"checkers": [r.checker for r in results], "model": model.name,
@@ -110,24 +111,9 @@ def default_checkers(history: History) -> list[str]:
 
 def infer_model(history: History) -> str:
     """cas-register if any op is a cas, kv for get/put/append, else a read/write register."""
-    functions = {op.f for op in history.ops}
+    functions = set(map(attrgetter("f"), history.ops))
     if "cas" in functions:
         return "cas-register"
     if functions & {"get", "put", "append"}:
         return "kv"
     return "register"
-
-
-def client_history(history: History) -> History:
-    """The history's ops without the final phase's node-internal reads.
-
-    A final-read reads one node's own copy, not the store through its protocol,
-    so a lagging node is not a linearizability violation (durability judges it).
-    The events are shared, not copied: linearizability reads only the ops.
-    """
-    return History(
-        events=history.events,
-        ops=[op for op in history.ops if op.f != FINAL_READ or op.process != FINAL],
-        source=history.source,
-        warnings=history.warnings,
-    )

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -84,8 +84,9 @@ def check_graph(history: History) -> CheckResult:
 def _check_graph(history: History) -> CheckResult:
     by_key: dict[Any, list[Op]] = {}
     ignored: dict[str, int] = defaultdict(int)
+    only_graph_ops = set(map(attrgetter("f"), history.ops)) <= _GRAPH_FUNCTIONS
     for key, ops in history.ops_by_key().items():
-        kept = [op for op in ops if op.f in _GRAPH_FUNCTIONS]
+        kept = ops if only_graph_ops else [op for op in ops if op.f in _GRAPH_FUNCTIONS]
         if len(kept) < len(ops):
             for op in ops:
                 if op.f not in _GRAPH_FUNCTIONS:
