@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from checkers.durability import check_durability, has_final_phase
 from checkers.errors import HistoryError
 from checkers.graph import check_graph, has_versions
-from checkers.history import FINAL, FINAL_READ, QUIESCE, History
+from checkers.history import History
 from checkers.linearizability import check_linearizability
-from checkers.models import MODELS
+from checkers.models import MODELS, Model, get_model
 from checkers.result import CheckResult, Verdict, combine
 from checkers.stats import check_stats
 
@@ -62,16 +63,17 @@ def check(
     history: History,
     *,
     checkers: list[str] | None = None,
-    model: str | None = None,
+    model: str | Model | None = None,
     initial: Any = None,
     time_limit: float = 10.0,
 ) -> Report:
     """Run ``checkers`` (default: all that apply) on ``history``.
 
-    ``model`` (register, cas-register, kv) and ``initial`` (the register's
-    value before any write) only matter to linearizability; the model is
-    inferred from the ops when not given. Raises HistoryError for an unknown
-    checker or model.
+    ``model`` only matters to linearizability: a :class:`Model` of your own,
+    or a built-in one by name (register, cas-register, kv) starting at
+    ``initial`` (the register's value before any write); by default it follows
+    from the ops. Raises HistoryError for an unknown checker or model, or for
+    ops the model cannot interpret.
     """
     names = default_checkers(history) if checkers is None else list(checkers)
     unknown = [name for name in names if name not in CHECKERS]
@@ -80,17 +82,19 @@ def check(
             f"unknown checker {unknown[0]!r}; expected some of {', '.join(CHECKERS)}"
         )
     model = model or infer_model(history)
-    if model not in MODELS:
-        raise HistoryError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise HistoryError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+        model = get_model(model, initial)
     runners: dict[str, Callable[[], CheckResult]] = {
         "graph": lambda: check_graph(history),
         "durability": lambda: check_durability(history),
         "stats": lambda: check_stats(history),
         "linearizability": lambda: check_linearizability(
-            client_history(history), model=model, initial=initial, time_limit=time_limit),
+            history, model=model, time_limit=time_limit),
     }
     results = [runners[name]() for name in CHECKERS if name in names]
-    options = {"checkers": [r.checker for r in results], "model": model,
+    options = {"checkers": [r.checker for r in results], "model": model.name,
                "initial": initial, "time_limit": time_limit}
     return Report(results=results, source=history.source, options=options)
 
@@ -107,25 +111,9 @@ def default_checkers(history: History) -> list[str]:
 
 def infer_model(history: History) -> str:
     """cas-register if any op is a cas, kv for get/put/append, else a read/write register."""
-    functions = {op.f for op in history.ops}
+    functions = set(map(attrgetter("f"), history.ops))
     if "cas" in functions:
         return "cas-register"
     if functions & {"get", "put", "append"}:
         return "kv"
     return "register"
-
-
-def client_history(history: History) -> History:
-    """The history without the final phase's node-internal reads and report.
-
-    A final-read reads one node's own copy, not the store through its protocol,
-    so a lagging node is not a linearizability violation (durability judges it).
-    """
-    def keep(f: str, process: Any) -> bool:
-        return not (process == FINAL and f in (FINAL_READ, QUIESCE))
-
-    return History(
-        events=[e for e in history.events if keep(e.f, e.process)],
-        ops=[op for op in history.ops if keep(op.f, op.process)],
-        source=history.source,
-    )

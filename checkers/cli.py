@@ -18,13 +18,12 @@ import orjson
 
 from checkers.api import CHECKERS, check
 from checkers.errors import HistoryError
+from checkers.exits import EXIT_BAD_INPUT, exit_code, worst
 from checkers.formats import FORMAT_MODELS, FORMAT_MODULES, RUN_HISTORY, detect_format, load_history
 from checkers.models import MODELS
 from checkers.render import print_report
-from checkers.result import EXIT_BAD_INPUT, exit_code
 
 HISTORY_SUFFIXES = frozenset({".jsonl", ".edn", ".log", ".txt"})
-_SEVERITY = {0: 0, 2: 1, 1: 2, EXIT_BAD_INPUT: 3}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -36,7 +35,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="history file, run folder, or folder of histories")
     parser.add_argument("--format", default="auto", choices=["auto", *FORMAT_MODULES],
-                        help="history format (default: guessed from the content)")
+                        help="history format (default: from the file extension, else the content)")
     parser.add_argument("--model", choices=list(MODELS),
                         help="linearizability model (default: follows from the format/ops)")
     parser.add_argument("--initial", type=_initial_value, metavar="VALUE",
@@ -58,17 +57,15 @@ def run(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
-    worst = 0
-    for file in files:
-        code = _check_one(file, args)
-        worst = max(worst, code, key=_SEVERITY.__getitem__)
-    return worst
+    return worst([_check_one(file, args) for file in files])
 
 
 def _check_one(file: Path, args: argparse.Namespace) -> int:
     try:
         name = detect_format(file) if args.format == "auto" else args.format
         history = load_history(file, name)
+        for warning in history.warnings:
+            sys.stderr.write(f"quorumlab check: warning: {warning}\n")
         report = check(history, checkers=args.checkers,
                        model=args.model or FORMAT_MODELS.get(name),
                        initial=args.initial, time_limit=args.time_limit)

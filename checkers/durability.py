@@ -25,9 +25,9 @@ from checkers.history import (
     Op,
     version_key,
 )
+from checkers.labels import op_label
+from checkers.labels import version_text as _v
 from checkers.result import Anomaly, CheckResult
-from checkers.words import op_label
-from checkers.words import version_text as _v
 
 NAME = "durability"
 

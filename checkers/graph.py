@@ -14,9 +14,10 @@ and read->next-write edges all point from a lower cluster to a higher one (or
 from the write to its own reads), so every cycle needs a real-time edge that
 points backwards: an op of a higher cluster completed before an op of a lower
 cluster began, or a read completed before its own write began. Finding those is
-a sort and a prefix-maximum sweep, O(n log n). networkx then explains each
-anomaly on the small subgraph between the two clusters: the shortest cycle,
-op by op.
+a sort and a prefix-maximum sweep, O(n log n), done first for all keys at once
+in numpy (checkers.version_sweep); only keys it cannot clear are placed here op
+by op. networkx then explains each anomaly on the small subgraph between the
+two clusters: the shortest cycle, op by op.
 """
 
 from __future__ import annotations
@@ -27,22 +28,35 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import orjson
 
-from checkers.gcpause import paused_gc
-from checkers.history import FINAL, FINAL_READ, WRITE_FUNCTIONS, History, Op, Version, version_key
+from checkers.collector import paused_gc
+from checkers.history import (
+    FINAL,
+    FINAL_READ,
+    UNKNOWN_VALUE,
+    WRITE_FUNCTIONS,
+    History,
+    Op,
+    Version,
+    version_key,
+)
+from checkers.labels import ms_text as _ms
+from checkers.labels import op_label as _op
+from checkers.labels import version_text as _v
 from checkers.realtime import completed, reduced_realtime_edges
 from checkers.result import Anomaly, CheckResult
-from checkers.words import ms_text as _ms
-from checkers.words import op_label as _op
-from checkers.words import version_text as _v
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NAME = "graph"
+CLAIM = "the store's version order contradicts real time"
 READ_FUNCTIONS = frozenset({"read", "get"})
+_GRAPH_FUNCTIONS = WRITE_FUNCTIONS | READ_FUNCTIONS | {FINAL_READ}
 
 # Cycle search budget: anomalies past the first EXPLAIN_LIMIT, or whose subgraph
 # would exceed these sizes, get the cycle through their witness instead of the
@@ -68,17 +82,28 @@ def check_graph(history: History) -> CheckResult:
 
 
 def _check_graph(history: History) -> CheckResult:
-    by_key: dict[Any, list[Op]] = defaultdict(list)
+    by_key: dict[Any, list[Op]] = {}
     ignored: dict[str, int] = defaultdict(int)
-    for op in history.ops:
-        if op.f in WRITE_FUNCTIONS or op.f in READ_FUNCTIONS or op.f == FINAL_READ:
-            by_key[op.key].append(op)
-        else:
-            ignored[op.f] += 1
+    only_graph_ops = set(map(attrgetter("f"), history.ops)) <= _GRAPH_FUNCTIONS
+    for key, ops in history.ops_by_key().items():
+        kept = ops if only_graph_ops else [op for op in ops if op.f in _GRAPH_FUNCTIONS]
+        if len(kept) < len(ops):
+            for op in ops:
+                if op.f not in _GRAPH_FUNCTIONS:
+                    ignored[op.f] += 1
+        if kept:
+            by_key[key] = kept
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
     budget = ExplainBudget(EXPLAIN_LIMIT)
+    # numpy and networkx are imported here, not at the top: a history without
+    # versions never needs them, and their imports cost more than its check.
+    from checkers.version_sweep import suspect_keys
+
+    suspects = suspect_keys(by_key)  # the others certainly have no anomaly
     for key, ops in by_key.items():
+        if key not in suspects:
+            continue
         graph = KeyGraph(key, ops)
         anomalies.extend(graph.anomalies)
         if graph.undecided is not None:
@@ -208,6 +233,8 @@ class KeyGraph:
 
         ``placed`` is False when the read is an anomaly by itself (recorded here).
         """
+        if read.value is UNKNOWN_VALUE:
+            return False, None  # an imported read that did not learn the value: no node
         if read.value is None:
             if read.version is None:
                 return True, None
@@ -328,12 +355,17 @@ class KeyGraph:
         return self._cycle_anomaly("future-read", headline, [write, read])
 
     def _cycle_anomaly(self, kind: str, headline: str, cycle: list[Op | int]) -> Anomaly:
+        """A cycle's anomaly, saying first what it claims: about the store's
+        versions, not about the values (that is the linearizability checker's
+        claim, and both can hold at once)."""
         ops = [op.invoke_index for op in cycle if isinstance(op, Op)]
-        return Anomaly(kind=kind, key=self.key, explanation=headline, ops=ops,
+        return Anomaly(kind=kind, key=self.key, explanation=f"{CLAIM}: {headline}", ops=ops,
                        details={"cycle": self.explain_cycle(cycle)})
 
     def _shortest_cycle(self, op: Op, low: int, high: int) -> list[Op | int] | None:
         """The shortest cycle through ``op`` within clusters low..high, if small enough."""
+        import networkx as nx  # only to explain an anomaly (see _check_graph)
+
         graph = self.to_networkx(low, min(high, low + WINDOW_CLUSTERS))
         if graph.number_of_nodes() > WINDOW_NODES:
             return None
@@ -367,6 +399,8 @@ class KeyGraph:
         Nodes are invoke indexes; edges carry ``kind``: realtime, version,
         wr (write->read) or rw (read->next write).
         """
+        import networkx as nx  # only to explain an anomaly (see _check_graph)
+
         high = len(self.writes) - 1 if high is None else high
         graph = nx.DiGraph()
         members: list[Op] = []

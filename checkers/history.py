@@ -16,7 +16,9 @@ for the final phase run after faults are healed:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 EventType = Literal["invoke", "ok", "fail", "info"]
 Process = int | str
@@ -27,16 +29,24 @@ FINAL = "final"
 FINAL_READ = "final-read"  # f of the final phase's per-node reads
 QUIESCE = "quiesce"  # f of the final phase's convergence report
 
+# What every event must satisfy; the jsonl reader has msgspec enforce it while
+# decoding (checkers.formats.jsonl).
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+_Name = Annotated[str, msgspec.Meta(min_length=1)]
 
-@dataclass(slots=True)
-class Event:
+
+# Events and ops are msgspec Structs rather than dataclasses: a million-op
+# history holds three million of them, and Structs are built in C straight from
+# JSON, are smaller, and (gc=False: they never form cycles) cost the cyclic
+# garbage collector nothing.
+class Event(msgspec.Struct, gc=False):
     """One line of a history: an invocation or a completion."""
 
-    index: int
-    time: int  # nanoseconds since the test started (monotonic)
-    process: Process
+    index: _Count
+    time: _Count  # nanoseconds since the test started (monotonic)
+    process: _Count | _Name
     type: EventType
-    f: str
+    f: _Name
     key: str | None = None
     value: Any = None
     version: Version | None = None
@@ -44,14 +54,13 @@ class Event:
     error: str | None = None
 
 
-@dataclass(slots=True)
-class Op:
+class Op(msgspec.Struct, gc=False):
     """An invocation paired with its completion.
 
     ``type`` is the completion's type; an invoke never completed is ``info``
     with ``complete_time`` None (it may take effect at any later time).
-    ``value`` is what was written (writes, from the invoke) or what was read
-    (reads, from the ok completion).
+    ``value`` is what was read (reads, from the completion) or what the op asked
+    for (the invoke's, or an ok completion's when it carries one).
     """
 
     invoke_index: int
@@ -75,9 +84,67 @@ class History:
     events: list[Event]
     ops: list[Op] = field(default_factory=list)
     source: str = "<memory>"
+    warnings: list[str] = field(default_factory=list)  # one line each, e.g. a torn last line
+    _by_key: dict[Any, list[Op]] | None = field(default=None, repr=False, compare=False)
+
+    def ops_by_key(self) -> dict[Any, list[Op]]:
+        """The ops grouped by key (lists as tuples), each group in ``ops`` order.
+
+        Computed once and shared by the checkers, which all work key by key; so
+        ``ops`` must not change once a checker has run.
+        """
+        if self._by_key is None:
+            groups: dict[Any, list[Op]] = {}
+            for op in self.ops:
+                key = op.key
+                if key is not None and type(key) is not str:
+                    key = freeze(key)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [op]
+                else:
+                    group.append(op)
+            self._by_key = groups
+        return self._by_key
+
+
+def freeze(value: Any) -> Any:
+    """Lists (EDN vectors, JSON arrays) as tuples and maps as sorted pairs, so
+    that keys can group ops and values can be states."""
+    if type(value) is str:  # the common case, first: called once per op
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((freeze(k), freeze(v)) for k, v in value.items()))
+    return value
 
 
 READ_FUNCTIONS = frozenset({"read", "get", "final-read"})
+
+
+class _UnknownValue:
+    """What an ``ok`` read returned when the client did not learn the value.
+
+    Jepsen's formats write such a read as ``:ok :read nil``, and Jepsen's
+    register models accept it in any state; in quorumlab's own jsonl a null
+    read is a real answer ("the key is absent"). The EDN and Jepsen-log readers
+    therefore translate a nil read into this one value, so every checker sees
+    the difference without knowing where the history came from.
+    """
+
+    _instance: _UnknownValue | None = None
+
+    def __new__(cls) -> _UnknownValue:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+
+UNKNOWN_VALUE = _UnknownValue()
 WRITE_FUNCTIONS = frozenset({"write", "put"})
 
 
@@ -86,46 +153,85 @@ def version_key(version: Version | None) -> tuple[bool, Version]:
     return (version is not None, version or (0, ""))
 
 
-def pair_ops(events: list[Event]) -> list[Op]:
+class PairingError(ValueError):
+    """An event that cannot be paired: ``kind`` says why, ``position`` is the
+    event's and ``related`` the invoke it clashes with (formats put it in words)."""
+
+    def __init__(self, kind: Literal["orphan", "reinvoked", "crashed", "mismatch"],
+                 position: int, related: int | None = None) -> None:
+        super().__init__(kind, position, related)
+        self.kind, self.position, self.related = kind, position, related
+
+
+def pair_ops(events: list[Event], *, strict: bool = False,
+             crashed_processes_stop: bool = False) -> list[Op]:
     """Pair each client invoke with the next completion of the same process.
 
-    Nemesis events and completions without an invoke are not client ops and are
-    skipped here (format loaders reject the latter). An invoke still open at the
-    end of the history becomes ``info`` with no completion time.
+    Nemesis events, and the final phase's convergence report, stand alone. An
+    invoke still open at the end of the history becomes ``info`` with no
+    completion time. Ops come in invocation order.
+
+    Not ``strict`` (a history being recorded), a completion without an invoke
+    is skipped and an invoke while another is open leaves that one open. A
+    loader is ``strict``: an event that does not pair means the file was cut or
+    mixed up, and any verdict would be wrong, so it raises PairingError, as it
+    does for a completion whose f or key differs from its invoke's. With
+    ``crashed_processes_stop`` (Jepsen's formats) a process whose op ended
+    ``info`` must not invoke again: Jepsen gives the thread a new id, since the
+    op may still be in flight.
+
+    One pass with no call per event: it runs on millions.
     """
-    ops: list[Op] = []
-    open_ops: dict[Process, tuple[Event, int]] = {}
-    for event in events:
-        if event.process == NEMESIS:
+    slots: list[Op | Event] = []
+    open_ops: dict[Process, int] = {}  # process -> slot of its open invoke
+    crashed: dict[Process, int] = {}  # process -> position of its info completion
+    positions: list[int] = []  # event position of each slot, for errors
+    for position, event in enumerate(events):
+        process = event.process
+        if process == NEMESIS:
             continue
         if event.type == "invoke":
-            open_ops[event.process] = (event, len(ops))
-            ops.append(_open_op(event))
+            unfinished = open_ops.get(process)
+            if unfinished is not None or process in crashed:
+                if strict and unfinished is not None:
+                    raise PairingError("reinvoked", position, positions[unfinished])
+                if strict and crashed_processes_stop:
+                    raise PairingError("crashed", position, crashed[process])
+                if unfinished is not None:
+                    slots[unfinished] = _open_op(slots[unfinished])
+            open_ops[process] = len(slots)
+            slots.append(event)
+            positions.append(position)
             continue
-        pending = open_ops.pop(event.process, None)
-        if pending is None:
+        slot = open_ops.pop(process, None)
+        if slot is None:
+            if strict and not (process == FINAL and event.f == QUIESCE):
+                raise PairingError("orphan", position)
             continue
-        invoke, position = pending
-        ops[position] = _completed_op(invoke, event)
-    return ops
+        invoke = slots[slot]
+        f, kind = invoke.f, event.type
+        if strict and (f != event.f or invoke.key != event.key):
+            raise PairingError("mismatch", position, positions[slot])
+        if f in READ_FUNCTIONS or (kind == "ok" and event.value is not None):
+            value = event.value  # what a read returned; what an ok says happened
+        else:
+            value = invoke.value
+        if kind == "info":
+            crashed[process] = position
+        slots[slot] = Op(
+            invoke.index, process, f, invoke.key, kind, value, invoke.time,
+            None if kind == "info" else event.time, event.index, event.version,
+            invoke.node or event.node, event.error,
+        )
+    for slot in open_ops.values():
+        slots[slot] = _open_op(slots[slot])
+    return slots  # type: ignore[return-value]  # every slot is an Op by now
 
 
 def _open_op(invoke: Event) -> Op:
+    """An invoke never completed: info, and it may take effect at any later time."""
     return Op(
-        invoke_index=invoke.index, process=invoke.process, f=invoke.f, key=invoke.key,
-        type="info", value=None if invoke.f in READ_FUNCTIONS else invoke.value,
-        invoke_time=invoke.time, complete_time=None, node=invoke.node,
-    )
-
-
-def _completed_op(invoke: Event, completion: Event) -> Op:
-    is_read = invoke.f in READ_FUNCTIONS
-    return Op(
-        invoke_index=invoke.index, process=invoke.process, f=invoke.f, key=invoke.key,
-        type=completion.type,
-        value=completion.value if is_read else invoke.value,
-        invoke_time=invoke.time,
-        complete_time=None if completion.type == "info" else completion.time,
-        complete_index=completion.index, version=completion.version,
-        node=invoke.node or completion.node, error=completion.error,
+        invoke.index, invoke.process, invoke.f, invoke.key, "info",
+        None if invoke.f in READ_FUNCTIONS else invoke.value, invoke.time, None,
+        node=invoke.node,
     )

@@ -14,17 +14,23 @@ import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from operator import attrgetter, ge, gt
 from typing import Any
 
+import msgspec
+
 from checkers import zones
+from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.gcpause import paused_gc
-from checkers.history import History, Op
-from checkers.models import Model, Transition, freeze, get_model
+from checkers.history import History, Op, freeze
+from checkers.models import Model, RegisterModel, get_model
 from checkers.result import Anomaly, CheckResult, combine
-from checkers.wgl import Interval, Outcome, Search, search
+from checkers.wgl import ILLEGAL, Interval, Outcome, Search, Transition, search
 
 CHECKER = "linearizability"
+# What a violation claims, in words: about the values, not the store's versions
+# (that is the graph checker's claim, and both can hold at once).
+CLAIM = "no order of these operations explains the values read"
 # Estimated memo bytes over all keys before the searches give up as ``unknown``.
 DEFAULT_MEMORY_LIMIT = 2 << 30
 # Per-node reads of the final phase read one replica's copy, not the object.
@@ -40,15 +46,18 @@ SHOWN_STATES = 6  # states named in an explanation
 def check_linearizability(
     history: History,
     *,
-    model: str,
+    model: str | Model,
     initial: Any = None,
     time_limit: float = 10.0,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> CheckResult:
-    """Check every key of ``history`` against ``model`` ("register", "cas-register", "kv").
+    """Check every partition (key) of ``history`` against ``model``: a Model, or
+    the name of a built-in one ("register", "cas-register", "kv").
 
-    ``initial`` is each key's state before any op (None: the model's default,
-    nil for registers and "" for kv). A register key whose written values are
+    ``initial`` is a built-in model's state before any op (None: its default,
+    nil for registers and "" for kv); a Model object knows its own. Failed ops
+    never happened and are dropped before the model sees any op. A register key
+    whose written values are
     unique is decided at once by zones (checkers.zones); other keys by the
     search (checkers.wgl), in turns of a few milliseconds so that one hard key
     cannot starve the others. Once a key is found not linearizable, the others
@@ -58,24 +67,25 @@ def check_linearizability(
     Raises HistoryError for ops the model cannot interpret and ValueError for
     an unknown model name.
     """
-    spec = get_model(model)
+    spec = get_model(model, initial) if isinstance(model, str) else model
     with paused_gc():  # millions of small acyclic objects: 2/3 of the time at 100k ops
-        return _check(history, spec, initial, time.monotonic() + time_limit, memory_limit)
+        return _check(history, spec, time.monotonic() + time_limit, memory_limit)
 
 
-def _check(
-    history: History, spec: Model, initial: Any, deadline: float, memory_limit: int
-) -> CheckResult:
+def _check(history: History, spec: Model, deadline: float, memory_limit: int) -> CheckResult:
     searches = []
-    for key, ops in _partition(history).items():
-        kept, transitions = _prepare(history, spec, ops)
-        start = spec.initial_state(initial)
-        searches.append(_KeySearch(key, kept, transitions, zones.decide(kept, start)))
-        if searches[-1].zones is not None and searches[-1].zones.valid:
-            searches[-1].outcome = Outcome(True, 0)
+    start = spec.init()
+    by_zones = isinstance(spec, RegisterModel)
+    for key, ops in _partition(history, spec).items():
+        kept = _prepare(history, spec, ops)
+        current = _KeySearch(key, kept, zones.decide(kept, start) if by_zones else None)
+        searches.append(current)
+        if current.zones is not None and current.zones.valid:
+            current.outcome = Outcome(True, 0)  # decided: no transitions needed
         else:
             intervals = [Interval(op.invoke_time, op.complete_time) for op in kept]
-            searches[-1].run = search(intervals, transitions, start)
+            transitions = [_transition(spec, op) for op in kept]
+            current.run = search(intervals, transitions, _memo_state(spec, start))
     known_invalid = any(s.zones is not None and not s.zones.valid for s in searches)
     _interleave([s for s in searches if s.run is not None], deadline, memory_limit, known_invalid)
     decided = [(s, s.outcome) for s in searches if s.outcome is not None]  # all of them
@@ -123,7 +133,6 @@ class _KeySearch:
 
     key: Hashable
     ops: list[Op]
-    transitions: list[Transition]
     zones: zones.Verdict | None  # None: the unique-value shortcut does not apply
     run: Search | None = None
     memory: int = 0  # estimated bytes of its memo table
@@ -178,80 +187,157 @@ def _interleave(
             return
 
 
-def _partition(history: History) -> dict[Hashable, list[Op]]:
-    """Client ops per key, each key's ops in invocation order."""
+def _partition(history: History, spec: Model) -> dict[Hashable, list[Op]]:
+    """Client ops that happened or may have, per partition, in invocation order.
+
+    A failed op did not happen (Jepsen): it constrains nothing, so it is
+    dropped here, before any model sees it; a failed cas is no evidence of
+    what the register held.
+    """
     keys: dict[Hashable, list[Op]] = {}
-    for op in history.ops:
-        if op.f in NOT_CLIENT_OPS:
-            continue
-        keys.setdefault(freeze(op.key), []).append(op)
+    if type(spec).partition is Model.partition:  # by key: as the history groups them
+        for key, ops in history.ops_by_key().items():
+            kept = [op for op in ops if op.type != "fail" and op.f not in NOT_CLIENT_OPS]
+            if kept:
+                keys[key] = kept
+    else:
+        for op in history.ops:
+            if op.type != "fail" and op.f not in NOT_CLIENT_OPS:
+                keys.setdefault(spec.partition(op), []).append(op)
+    invoked = attrgetter("invoke_time", "invoke_index")
     for ops in keys.values():
-        ops.sort(key=lambda op: (op.invoke_time, op.invoke_index))
+        if not _in_invocation_order(ops):
+            ops.sort(key=invoked)
     return keys
 
 
-def _prepare(history: History, spec: Model, ops: list[Op]) -> tuple[list[Op], list[Transition]]:
-    """The ops that constrain the search, with their transitions.
+def _in_invocation_order(ops: list[Op]) -> bool:
+    """Whether ``ops`` are already sorted by (invoke time, index): the common
+    case, checked in C instead of re-sorting a million ops."""
+    times = [op.invoke_time for op in ops]
+    if any(map(gt, times, times[1:])):
+        return False
+    indexes = [op.invoke_index for op in ops]
+    return not any(map(ge, indexes, indexes[1:]))
 
-    Dropped: ops that constrain nothing (failed writes, failed or info reads)
-    and info ops whose effect no other op could observe.
+
+def _prepare(history: History, spec: Model, ops: list[Op]) -> list[Op]:
+    """The ops the search needs (``Model.prepare``).
+
+    An optional op that never changes the state can always be left out: it
+    might as well never have taken effect.
     """
-    kept: list[Op] = []
-    transitions: list[Transition] = []
-    for op in ops:
-        try:
-            transition = spec.transition(op)
-        except ValueError as error:
-            raise HistoryError(f"op #{op.invoke_index}: {error}", path=history.source) from None
-        if transition is not None:
-            kept.append(op)
-            transitions.append(transition)
-    unobservable = spec.unobservable(kept, transitions)
-    return (
-        [op for op, drop in zip(kept, unobservable, strict=True) if not drop],
-        [t for t, drop in zip(transitions, unobservable, strict=True) if not drop],
-    )
+    try:
+        prepared = spec.prepare(ops)
+    except ValueError as error:
+        raise HistoryError(str(error), path=history.source) from None
+    pure = spec.pure
+    return [op for op in prepared if op.type != "info" or not pure(op)]
+
+
+def _transition(spec: Model, op: Op) -> Transition:
+    """``spec.step`` for one op, in the search's terms (next state or ILLEGAL).
+
+    The op handed to ``step`` has its value frozen (lists as tuples) once, here,
+    rather than at each of the many steps the search takes. With a model's own
+    ``equal``, states travel through the search wrapped in :class:`_Compared`,
+    so the memo compares them by that ``equal``.
+    """
+    step, optional = spec.step, op.type == "info"
+    value = freeze(op.value)
+    if value is not op.value:
+        op = msgspec.structs.replace(op, value=value)
+    if _has_own_equality(spec):
+        equal = spec.equal
+
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state.state, op)
+            if not legal or (optional and equal(new, state.state)):
+                return ILLEGAL
+            return _Compared(spec, new)
+    elif optional:
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state, op)
+            return new if legal and new != state else ILLEGAL
+    else:
+        def apply(state: Hashable) -> Hashable:
+            legal, new = step(state, op)
+            return new if legal else ILLEGAL
+
+    return Transition(apply, spec.pure(op), optional, (op.f, value))
+
+
+def _has_own_equality(spec: Model) -> bool:
+    return type(spec).equal is not Model.equal
+
+
+def _memo_state(spec: Model, state: Hashable) -> Hashable:
+    return _Compared(spec, state) if _has_own_equality(spec) else state
+
+
+class _Compared:
+    """A state compared by its model's ``equal``.
+
+    Its hash is constant, so memo entries with the same linearized set fall in
+    one bucket and are told apart by ``equal`` alone: correct for any model,
+    at the price of a scan per bucket.
+    """
+
+    __slots__ = ("model", "state")
+
+    def __init__(self, model: Model, state: Hashable) -> None:
+        self.model, self.state = model, state
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Compared) and self.model.equal(self.state, other.state)
+
+    def __hash__(self) -> int:
+        return 0
 
 
 def _key_name(key: Hashable) -> str:
     return "(single register)" if key is None else str(key)
 
 
-def _describe_op(op: Op, transition: Transition) -> str:
-    return f"#{op.invoke_index} {transition.summary} (process {op.process})"
+def _describe_op(spec: Model, op: Op) -> str:
+    return f"#{op.invoke_index} {spec.describe_op(op)} (process {op.process})"
+
+
+def _plain(state: Hashable) -> Hashable:
+    return state.state if isinstance(state, _Compared) else state
 
 
 def _describe_states(spec: Model, states: list[Hashable]) -> str:
-    shown = ", ".join(spec.describe(s) for s in states[:SHOWN_STATES]) or "none"
+    shown = ", ".join(spec.describe_state(_plain(s)) for s in states[:SHOWN_STATES]) or "none"
     more = len(states) - SHOWN_STATES
     return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _anomaly(spec: Model, s: _KeySearch, outcome: Outcome) -> Anomaly:
     """Explain in plain words why a key has no linearization."""
-    key, ops, transitions = s.key, s.ops, s.transitions
+    key, ops = s.key, s.ops
     where = "" if key is None else f"key {key}: "
     if s.zones is not None and _by_zones(s, outcome):
         return Anomaly(
             kind="nonlinearizable",
             key=None if key is None else str(key),
-            explanation=f"{where}no linearization exists: {s.zones.reason}.",
+            explanation=f"{where}{CLAIM}: {s.zones.reason}.",
             ops=s.zones.ops,
             details={"method": "zones"},
         )
     prefix = outcome.prefix
     if outcome.blocker is None:
-        text = f"{where}no op can be linearized first."
+        text = f"{where}{CLAIM}: no op can be linearized first."
         return Anomaly("nonlinearizable", None if key is None else str(key), text)
     blocker = ops[outcome.blocker]
-    shown = ", ".join(_describe_op(ops[i], transitions[i]) for i in prefix[-SHOWN_PREFIX:])
+    shown = ", ".join(_describe_op(spec, ops[i]) for i in prefix[-SHOWN_PREFIX:])
     if len(prefix) > SHOWN_PREFIX:
         shown = f"..., {shown}"
     text = (
-        f"{where}no linearization exists. The longest linearizable prefix has "
+        f"{where}{CLAIM}. The longest linearizable prefix has "
         f"{len(prefix)} ops ({shown or 'none'}), after which the state is "
-        f"{spec.describe(outcome.prefix_state)}. "
-        f"Op {_describe_op(blocker, transitions[outcome.blocker])} could not be placed: "
+        f"{spec.describe_state(_plain(outcome.prefix_state))}. "
+        f"Op {_describe_op(spec, blocker)} could not be placed: "
     )
     tried = _describe_states(spec, outcome.tried_states)
     if outcome.legal_states:
@@ -269,9 +355,9 @@ def _anomaly(spec: Model, s: _KeySearch, outcome: Outcome) -> Anomaly:
         ops=[blocker.invoke_index],
         details={
             "prefix": [ops[i].invoke_index for i in prefix],
-            "prefix_state": outcome.prefix_state,
+            "prefix_state": _plain(outcome.prefix_state),
             "blocker": blocker.invoke_index,
-            "tried_states": outcome.tried_states,
-            "legal_states": outcome.legal_states,
+            "tried_states": [_plain(state) for state in outcome.tried_states],
+            "legal_states": [_plain(state) for state in outcome.legal_states],
         },
     )

@@ -1,241 +1,225 @@
-"""Sequential specifications that the linearizability search checks histories against.
+"""Models: the sequential objects histories are checked against, and the built-in ones.
 
-A model turns each client op into a :class:`Transition` once, before the search,
-so the search's hot loop only calls ``step(state)`` and never looks at op fields.
-States are small hashable values (a register's value, one key's string), which
-keeps the memo key ``(linearized set, state)`` cheap to hash.
+A model is what Porcupine calls one: it knows the datatype, and the search
+(checkers.wgl) knows nothing of it. A user writes a subclass of :class:`Model`
+for their own datatype and passes it to ``check(history, model=MyModel())``;
+the register, cas-register and kv models below are written against the same
+API and have no other way in.
 
-Semantics of completions (Jepsen's):
+``step(state, op)`` must depend only on the state and the op's ``f`` and
+``value``: the search replays an op in many states and treats two optional ops
+with the same ``f`` and ``value`` as interchangeable. It hands ``step`` the op
+with its value frozen (lists as tuples, maps as sorted pairs), so that states
+built from values are hashable. States must be hashable
+(the search memoises configurations); when two states that differ as Python
+values mean the same, override ``equal``.
 
-- ``ok``: the op took effect once, between its invocation and its completion.
-- ``fail``: it did not take effect. A failed read constrains nothing and is
-  dropped; a failed write is dropped; a failed cas is a compare that did not
-  match (the register did not hold the expected value), as in Jepsen's etcd
-  and cas-register tests.
-- ``info``: unknown. It may take effect at any point after its invocation, or
-  never. An info read tells nothing and is dropped.
+Which ops reach a model follows Jepsen: failed ops did not happen and are
+dropped before any model sees them; an ``info`` op may take effect at any point
+after its invocation, or never (the search decides), so ``step`` sees it like
+an ``ok`` one with the value it was invoked with.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable
 from typing import Any
 
-from checkers.history import Op
+from checkers.history import UNKNOWN_VALUE, Op, freeze
 
 State = Hashable
 
 
-class _Illegal:
-    """The result of a step that the model does not allow in that state."""
+class Model(ABC):
+    """A sequential datatype: its initial state and how each op steps it.
 
-    _instance: _Illegal | None = None
-
-    def __new__(cls) -> _Illegal:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "ILLEGAL"
-
-
-ILLEGAL = _Illegal()
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """What one op does to a state, prepared for the search.
-
-    ``step`` returns the next state or ILLEGAL. An optional (info) op's step is
-    ILLEGAL wherever it would change nothing, since taking effect as a no-op is
-    the same as never taking effect.
+    Override ``init`` and ``step``; the rest have defaults. ``pure`` and
+    ``prepare`` only make the search faster and must not change a verdict.
     """
 
-    step: Callable[[State], State]
-    pure: bool  # never changes the state: if legal now, placing it now is never worse
-    optional: bool  # info: may take effect at any point after invocation, or never
-    summary: str  # "write 3", "cas 1->2", "read -> 3": for explanations
-
-
-class Model(ABC):
-    """A sequential object: its initial state and each op's transition."""
-
-    name: str
-    functions: frozenset[str]
+    name = "model"
 
     @abstractmethod
-    def initial_state(self, initial: Any) -> State:
-        """The state before any op; ``initial`` None means the model's default."""
+    def init(self) -> State:
+        """The state before any op (of one partition)."""
 
     @abstractmethod
-    def transition(self, op: Op) -> Transition | None:
-        """The op's transition, or None when the op constrains nothing (dropped).
+    def step(self, state: State, op: Op) -> tuple[bool, State]:
+        """(whether ``op`` is legal in ``state``, the state after it)."""
 
-        Raises ValueError when the op is not one this model knows or is malformed.
+    def equal(self, a: State, b: State) -> bool:
+        """Whether two states are the same state (default ``==``)."""
+        return a == b
+
+    def partition(self, op: Op) -> Hashable:
+        """Which independent sub-history ``op`` belongs to (default: its key).
+
+        Ops of different partitions never affect each other, so each is checked
+        on its own, which is what makes a many-key history cheap.
         """
+        return freeze(op.key)
 
-    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
-        """For each op: True when it is optional (info) and no op of this key
-        could ever tell whether it took effect, so it may as well never take
-        effect and the search can leave it out. The default keeps every op."""
-        return [False] * len(ops)
+    def describe_op(self, op: Op) -> str:
+        """An op in words for explanations, as in ``write 3``."""
+        return f"{op.f} {show(op.value)}"
 
-    def describe(self, state: State) -> str:
-        """A state in words, as in "the register held 3"."""
-        return "nil" if state is None else repr(state)
+    def describe_state(self, state: State) -> str:
+        """A state in words for explanations."""
+        return show(state)
+
+    def pure(self, op: Op) -> bool:
+        """True when ``op`` never changes the state (a read): once legal, the
+        search places it at once instead of trying it in every order."""
+        return False
+
+    def prepare(self, ops: list[Op]) -> list[Op]:
+        """One partition's ops, minus those that cannot change the verdict.
+
+        Raise ValueError for an op this model cannot interpret; the checker
+        reports it as bad input. The default keeps every op.
+        """
+        return ops
 
 
-def freeze(value: Any) -> Hashable:
-    """Lists (EDN vectors, JSON arrays) as tuples, so values can be states."""
-    if isinstance(value, list | tuple):
-        return tuple(freeze(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((freeze(k), freeze(v)) for k, v in value.items()))
-    return value
-
-
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value in words: nil for None, otherwise its repr."""
     return "nil" if value is None else repr(value)
 
 
-def _reads(expected: State) -> Callable[[State], State]:
-    return lambda state: state if state == expected else ILLEGAL
-
-
-def _sets(value: State, optional: bool) -> Callable[[State], State]:
-    if optional:
-        return lambda state: ILLEGAL if state == value else value
-    return lambda state: value
-
-
 class RegisterModel(Model):
-    """A single register: read and write, plus compare-and-set when ``cas``."""
+    """One register per key: ``read`` and ``write``.
 
-    def __init__(self, cas: bool) -> None:
-        self.name = "cas-register" if cas else "register"
-        self.functions = frozenset({"read", "write", "cas"} if cas else {"read", "write"})
+    A read whose value is UNKNOWN_VALUE (Jepsen's ``:ok :read nil``) is legal
+    in any state, as in Knossos' register model.
+    """
 
-    def initial_state(self, initial: Any) -> State:
-        return freeze(initial)
+    name = "register"
+    functions = frozenset({"read", "write"})
 
-    def transition(self, op: Op) -> Transition | None:
-        if op.f not in self.functions:
-            raise ValueError(f"the {self.name} model has no {op.f!r} operation")
-        if op.f == "read":
-            if op.type != "ok":
-                return None
-            value = freeze(op.value)
-            return Transition(_reads(value), True, False, f"read -> {_show(value)}")
-        if op.type == "fail" and op.f == "write":
-            return None
-        optional = op.type == "info"
-        if op.f == "write":
-            value = freeze(op.value)
-            return Transition(_sets(value, optional), False, optional, f"write {_show(value)}")
-        return self._cas(op, optional)
+    def __init__(self, initial: Any = None) -> None:
+        self.initial = freeze(initial)
 
-    def _cas(self, op: Op, optional: bool) -> Transition:
-        value = freeze(op.value)
-        if not (isinstance(value, tuple) and len(value) == 2):
-            raise ValueError(f"a cas needs a value [from to], got {op.value!r}")
+    def init(self) -> State:
+        return self.initial
+
+    def step(self, state: State, op: Op) -> tuple[bool, State]:
+        f, value = op.f, op.value  # frozen by the search: lists are tuples
+        if f == "read":
+            return value is UNKNOWN_VALUE or value == state, state
+        if f == "write":
+            return True, value
         old, new = value
-        summary = f"cas {_show(old)}->{_show(new)}"
-        if op.type == "fail":
-            return Transition(
-                lambda state: state if state != old else ILLEGAL,
-                True,
-                False,
-                summary + " (failed: the register did not hold " + _show(old) + ")",
-            )
-        if optional and old == new:
-            return Transition(lambda state: ILLEGAL, False, True, summary)
-        return Transition(
-            lambda state: new if state == old else ILLEGAL,
-            False,
-            optional,
-            summary,
-        )
+        return (True, new) if state == old else (False, state)
 
-    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
-        """An info write (or cas) of a value no read returns and no cas expects.
+    def pure(self, op: Op) -> bool:
+        return op.f == "read"
 
-        Right after such an op only a write can follow (a read or cas would
-        have to observe the value), which overwrites it, so dropping the op
-        changes nothing observable. A failed cas only needs the register to
-        differ from a value, which any write may help, so with one present
-        nothing is dropped.
-        """
-        observed = set()
-        for op in ops:
-            if op.f == "cas" and op.type == "fail":
-                return [False] * len(ops)
-            if op.f == "read":
-                observed.add(freeze(op.value))
-            elif op.f == "cas":
-                observed.add(freeze(op.value)[0])
-        return [
-            t.optional and (freeze(op.value) if op.f == "write" else freeze(op.value)[1])
-            not in observed
-            for op, t in zip(ops, transitions, strict=True)
-        ]
+    def describe_op(self, op: Op) -> str:
+        if op.f == "read":
+            return f"read -> {show(op.value)}"
+        if op.f == "cas":
+            old, new = op.value
+            return f"cas {show(old)}->{show(new)}"
+        return f"write {show(op.value)}"
 
-    def describe(self, state: State) -> str:
+    def describe_state(self, state: State) -> str:
         return "nil (never written)" if state is None else repr(state)
+
+    def prepare(self, ops: list[Op]) -> list[Op]:
+        """Left out: reads that tell nothing (info reads, reads of an unknown
+        value) and info writes (or cas) of a value no read returns and no cas
+        expects. Right after such a write only a write can follow (a read or
+        cas would have to observe its value), which overwrites it, so whether
+        it took effect cannot be seen."""
+        observed: set[Hashable] = set()
+        kept: list[Op] = []
+        uncertain = False  # an info write or cas is kept for now
+        for op in ops:
+            f, kind = op.f, op.type
+            if f == "read":
+                value = op.value
+                if kind != "ok" or value is UNKNOWN_VALUE:
+                    continue
+                observed.add(value if type(value) is str else freeze(value))
+            elif f == "cas" and f in self.functions:
+                value = freeze(op.value)
+                if not (isinstance(value, tuple) and len(value) == 2):
+                    raise ValueError(f"a cas needs a value [from to], got {op.value!r}")
+                observed.add(value[0])
+            elif f != "write":
+                raise ValueError(f"the {self.name} model has no {f!r} operation")
+            uncertain = uncertain or kind == "info"
+            kept.append(op)
+        if not uncertain:
+            return kept
+        return [op for op in kept if op.type != "info" or (
+            freeze(op.value) if op.f == "write" else freeze(op.value)[1]) in observed]
+
+
+class CasRegisterModel(RegisterModel):
+    """One register per key: ``read``, ``write`` and ``cas`` (value ``[old new]``)."""
+
+    name = "cas-register"
+    functions = frozenset({"read", "write", "cas"})
 
 
 class KVModel(Model):
-    """One key of a string store: get, put, append; every key starts at ""."""
+    """One string per key: ``get``, ``put``, ``append``; every key starts at ""."""
 
     name = "kv"
     functions = frozenset({"get", "put", "append"})
 
-    def initial_state(self, initial: Any) -> State:
-        return "" if initial is None else str(initial)
+    def __init__(self, initial: Any = None) -> None:
+        self.initial = "" if initial is None else str(initial)
 
-    def transition(self, op: Op) -> Transition | None:
-        if op.f not in self.functions:
-            raise ValueError(f"the kv model has no {op.f!r} operation")
-        if op.type == "fail" or (op.f == "get" and op.type != "ok"):
-            return None
-        value = "" if op.value is None else op.value
-        if not isinstance(value, str):
-            raise ValueError(f"a {op.f} needs a string value, got {value!r}")
+    def init(self) -> State:
+        return self.initial
+
+    def step(self, state: State, op: Op) -> tuple[bool, State]:
+        value = op.value or ""
         if op.f == "get":
-            return Transition(_reads(value), True, False, f"get -> {value!r}")
-        optional = op.type == "info"
+            return value == state, state
         if op.f == "put":
-            return Transition(_sets(value, optional), False, optional, f"put {value!r}")
-        if optional and not value:
-            return Transition(lambda state: ILLEGAL, False, True, f"append {value!r}")
-        return Transition(lambda state: state + value, False, optional, f"append {value!r}")
+            return True, value
+        return True, state + value
 
-    def unobservable(self, ops: list[Op], transitions: list[Transition]) -> list[bool]:
-        """An info put or append whose text appears in no value any get returned.
+    def pure(self, op: Op) -> bool:
+        return op.f == "get"
 
-        Its text stays in the key until the next put, and every get in between
-        would contain it, so there is none: dropping it changes nothing
-        observable.
-        """
-        seen = [op.value or "" for op, t in zip(ops, transitions, strict=True) if t.pure]
+    def describe_op(self, op: Op) -> str:
+        value = op.value or ""
+        return f"get -> {value!r}" if op.f == "get" else f"{op.f} {value!r}"
+
+    def prepare(self, ops: list[Op]) -> list[Op]:
+        """Left out: gets that tell nothing (info gets) and info puts or
+        appends whose text appears in no value any get returned. Such text stays
+        in the key until the next put, and every get in between would contain
+        it, so there is none: whether it took effect cannot be seen."""
+        for op in ops:
+            if op.f not in self.functions:
+                raise ValueError(f"the kv model has no {op.f!r} operation")
+            if op.value is not None and not isinstance(op.value, str):
+                raise ValueError(f"a {op.f} needs a string value, got {op.value!r}")
+        seen = [op.value or "" for op in ops if op.f == "get" and op.type == "ok"]
         return [
-            t.optional and bool(op.value) and not any(op.value in value for value in seen)
-            for op, t in zip(ops, transitions, strict=True)
+            op for op in ops
+            if not (op.type == "info" and (op.f == "get" or not any(
+                (op.value or "") in value for value in seen)))
         ]
 
 
-MODELS: dict[str, Model] = {
-    "register": RegisterModel(cas=False),
-    "cas-register": RegisterModel(cas=True),
-    "kv": KVModel(),
+MODELS: dict[str, type[RegisterModel] | type[KVModel]] = {
+    "register": RegisterModel,
+    "cas-register": CasRegisterModel,
+    "kv": KVModel,
 }
 
 
-def get_model(name: str) -> Model:
-    """The model called ``name``; ValueError listing the known ones otherwise."""
+def get_model(name: str, initial: Any = None) -> Model:
+    """The built-in model called ``name``, starting at ``initial`` (None: its
+    default); ValueError listing the known ones otherwise."""
     try:
-        return MODELS[name]
+        return MODELS[name](initial)
     except KeyError:
         raise ValueError(f"unknown model {name!r} (known: {', '.join(MODELS)})") from None

@@ -38,7 +38,8 @@ def report_text(report: Report, *, limit: int = ANOMALY_LIMIT) -> Text:
         text.append("\n")
         for anomaly in result.anomalies[:limit]:
             text.append(f"    - {anomaly.kind}", style="bold")
-            text.append(f" [{anomaly.key}]: {anomaly.explanation}\n")
+            where = "" if anomaly.key is None else f" [{anomaly.key}]"  # None: one register
+            text.append(f"{where}: {anomaly.explanation}\n")
             for step in anomaly.details.get("cycle", []):
                 text.append(f"        {step}\n", style="dim")
         hidden = len(result.anomalies) - limit

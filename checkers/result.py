@@ -17,15 +17,6 @@ def combine(verdicts: list[Verdict]) -> Verdict:
     return True
 
 
-def exit_code(verdict: Verdict) -> int:
-    """Exit code of `quorumlab check` / `run` for a verdict (DESIGN.md)."""
-    if verdict is True:
-        return 0
-    if verdict is False:
-        return 1
-    return 2
-
-
 @dataclass
 class Anomaly:
     """One anomaly a checker found, explained in plain words."""
@@ -45,6 +36,3 @@ class CheckResult:
     valid: Verdict
     anomalies: list[Anomaly] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
-
-EXIT_BAD_INPUT = 254
-EXIT_HARNESS_FAILURE = 255

@@ -31,16 +31,40 @@ from __future__ import annotations
 
 import bisect
 import sys
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 
-from checkers.models import ILLEGAL, Transition
 from checkers.result import Verdict
 
 # Loop iterations between two pauses of a search (a few milliseconds).
 SLICE = 1 << 12
 # Bytes of one memo entry besides its bitset and state: set slot, tuple, int headers.
 ENTRY_OVERHEAD = 150
+
+
+class _Illegal:
+    """The result of a step that the model does not allow in that state."""
+
+    def __repr__(self) -> str:
+        return "ILLEGAL"
+
+
+ILLEGAL = _Illegal()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What one op does to a state, prepared once so the hot loop only calls ``step``.
+
+    ``step`` returns the next state or ILLEGAL. An optional (info) op's step is
+    ILLEGAL wherever it would change nothing, since taking effect as a no-op is
+    the same as never taking effect.
+    """
+
+    step: Callable[[Hashable], Hashable]
+    pure: bool  # never changes the state: if legal now, placing it now is never worse
+    optional: bool  # info: may take effect at any point after invocation, or never
+    identity: Hashable  # equal for two ops that step every state alike
 
 
 @dataclass(slots=True)
@@ -87,12 +111,12 @@ def _entry_order(intervals: Sequence[Interval]) -> list[int]:
 
 def _twins(transitions: Sequence[Transition]) -> list[int]:
     """For each optional op, the previous identical optional op (-1 if none)."""
-    last: dict[str, int] = {}
+    last: dict[Hashable, int] = {}
     twins = [-1] * len(transitions)
     for i, transition in enumerate(transitions):
         if transition.optional:
-            twins[i] = last.get(transition.summary, -1)
-            last[transition.summary] = i
+            twins[i] = last.get(transition.identity, -1)
+            last[transition.identity] = i
     return twins
 
 

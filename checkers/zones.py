@@ -26,8 +26,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from checkers.history import Op
-from checkers.models import freeze
+from checkers.history import Op, freeze
 
 
 @dataclass
@@ -39,7 +38,7 @@ class Verdict:
     ops: list[int] = field(default_factory=list)  # invoke indexes involved
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cluster:
     value: Hashable
     write: Op | None  # None: the initial value
@@ -62,13 +61,17 @@ def decide(ops: list[Op], initial: Hashable) -> Verdict | None:
     clusters: dict[Hashable, _Cluster] = {initial: _Cluster(initial, None, -math.inf)}
     reads: list[tuple[Hashable, Op]] = []
     for op in ops:
-        value = freeze(op.value)
-        if op.f == "write":
+        value = op.value
+        if type(value) is not str:
+            value = freeze(value)
+        f = op.f
+        if f == "write":
             if value in clusters:
                 return None
-            clusters[value] = _Cluster(value, op)
-            clusters[value].add(op)
-        elif op.f == "read" and op.type == "ok":
+            done = op.complete_time
+            clusters[value] = _Cluster(value, op, math.inf if done is None else done, op,
+                                       op.invoke_time, op)
+        elif f == "read" and op.type == "ok":
             reads.append((value, op))
         else:
             return None
@@ -78,11 +81,15 @@ def decide(ops: list[Op], initial: Hashable) -> Verdict | None:
             return Verdict(False, f"{_name(read)} returned {value!r}, which is not the initial "
                                   "value and no write that may have taken effect wrote",
                            [read.invoke_index])
-        if cluster.write is not None and read.complete_time < cluster.write.invoke_time:
+        done = read.complete_time
+        if cluster.write is not None and done < cluster.write.invoke_time:
             return Verdict(False, f"{_name(read)} returned {value!r} but completed before "
                                   f"{_name(cluster.write)} of that value was invoked",
                            [read.invoke_index, cluster.write.invoke_index])
-        cluster.add(read)
+        if done < cluster.first_done:  # _Cluster.add, inlined: once per read
+            cluster.first_done, cluster.first_op = done, read
+        if read.invoke_time > cluster.last_start:
+            cluster.last_start, cluster.last_op = read.invoke_time, read
     return _zones(list(clusters.values()))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from checkers.result import EXIT_HARNESS_FAILURE
+from checkers.exits import EXIT_HARNESS_FAILURE
 
 
 def cleanup(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """The `quorumlab` command: one subcommand per job, each in its own module.
 
 Every subcommand module exposes ``add_parser(subparsers)`` which registers its
-parser and sets ``func`` (``args -> exit code``) as a default.
+parser and sets ``func`` (``args -> exit code``) as a default. Only the module of
+the command being run is imported (all of them for ``--help`` or a typo), so
+``quorumlab check`` starts without what only ``run`` needs (aiohttp, matplotlib).
 """
 
 from __future__ import annotations
@@ -10,39 +12,35 @@ import argparse
 import sys
 from importlib import import_module
 
-from checkers.result import EXIT_BAD_INPUT
+from checkers.cli_parser import OneLineErrorParser
 
-SUBCOMMAND_MODULES = (
-    "harness.run_command",
-    "harness.matrix_command",
-    "checkers.cli",
-    "harness.image_command",
-    "harness.cleanup_command",
-    "harness.systems_command",
-)
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line and exits 254 (bad input)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
+SUBCOMMAND_MODULES = {
+    "run": "harness.run_command",
+    "matrix": "harness.matrix_command",
+    "check": "checkers.cli",
+    "image": "harness.image_command",
+    "cleanup": "harness.cleanup_command",
+    "systems": "harness.systems_command",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with ``command``'s subcommand only, or every one (None)."""
     parser = OneLineErrorParser(
         prog="quorumlab",
         description="Consistency tests for leaderless quorum replication.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMAND_MODULES:
-        import_module(name).add_parser(subparsers)
+    for name, module in SUBCOMMAND_MODULES.items():
+        if command in (None, name):
+            import_module(module).add_parser(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in SUBCOMMAND_MODULES else None
+    args = build_parser(command).parse_args(argv)
     return int(args.func(args))
 
 

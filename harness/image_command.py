@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from checkers.result import EXIT_HARNESS_FAILURE
+from checkers.exits import EXIT_HARNESS_FAILURE
 
 
 def build(args: argparse.Namespace) -> int:

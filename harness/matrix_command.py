@@ -15,10 +15,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
+from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED
 from harness.config import ConfigError, RunConfig
 from harness.matrix import DEFAULT_ROWS, ROWS_BY_NAME, Row, RowSummary, markdown_table, measure_run
-from harness.outcome import EXIT_INTERRUPTED
 from harness.run_folder import create_run_folder
 
 EPILOG = f"""\

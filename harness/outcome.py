@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.api import Report
-from checkers.result import EXIT_HARNESS_FAILURE, Verdict, exit_code
+from checkers.exits import EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, exit_code
+from checkers.result import Verdict
 from harness.run_folder import RunFolder
-
-EXIT_INTERRUPTED = 130
 
 
 @dataclass

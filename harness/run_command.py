@@ -19,10 +19,10 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 
-from checkers.result import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
+from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, worst
 from harness.backends import docker_available
 from harness.config import ConfigError, RunConfig
-from harness.outcome import EXIT_INTERRUPTED, RunOutcome
+from harness.outcome import RunOutcome
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
 from harness.summary import print_summary
@@ -177,16 +177,16 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
-    worst = 0
+    codes = []
     for attempt in range(config.test_count):
         run_config = config if attempt == 0 else RunConfig.from_dict(
             {**config.to_dict(), "seed": config.seed + attempt})
         outcome = run_one(run_config, backend, console)
         print_summary(console, outcome, run_config)
-        worst = _worse(worst, outcome.exit_code)
+        codes.append(outcome.exit_code)
         if outcome.exit_code == EXIT_INTERRUPTED:
             break
-    return worst
+    return worst(codes)
 
 
 def choose_backend(config: RunConfig) -> str | None:
@@ -222,11 +222,6 @@ def choose_backend(config: RunConfig) -> str | None:
         return "local"
     return "docker"
 
-
-def _worse(a: int, b: int) -> int:
-    """Order exit codes by severity: 0 < 2 < 1 < 255 < 130 (interrupted stops all)."""
-    rank = {0: 0, 2: 1, 1: 2, EXIT_HARNESS_FAILURE: 3, EXIT_INTERRUPTED: 4}
-    return a if rank.get(a, 3) >= rank.get(b, 3) else b
 
 
 def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:

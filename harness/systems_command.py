@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from checkers.result import EXIT_BAD_INPUT
+from checkers.exits import EXIT_BAD_INPUT
 from harness.systems import System, system_class, system_names
 from nemesis.kinds import KINDS
 

@@ -32,6 +32,14 @@ FORMAT_MODELS: dict[str, str] = {
     "porcupine-kv": "kv",
 }
 
+# The format a file name's extension names; .txt (Porcupine's kv files, and
+# anything else) says nothing, so the content decides.
+FORMAT_BY_SUFFIX: dict[str, str] = {
+    ".jsonl": "jsonl",
+    ".edn": "edn",
+    ".log": "jepsen-log",
+}
+
 SNIFF_BYTES = 64 * 1024
 
 
@@ -49,7 +57,9 @@ def resolve(path: str | Path) -> Path:
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess a file's format from its first bytes; HistoryError when nothing fits."""
+    """A file's format: the one its extension names, else a guess from its first
+    bytes (a torn or malformed file then gets its own format's error, not another
+    format's); HistoryError when nothing fits."""
     try:
         with Path(path).open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -58,6 +68,9 @@ def detect_format(path: str | Path) -> str:
     text = head.decode("utf-8", errors="replace")
     if not text.strip():
         raise HistoryError("history is empty", path=str(path))
+    by_suffix = FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+    if by_suffix is not None:
+        return by_suffix
     for name in FORMAT_MODULES:
         module = _format_module(name, required=False)
         if module is not None and module.sniff(text):
@@ -70,7 +83,8 @@ def detect_format(path: str | Path) -> str:
 
 
 def load_history(path: str | Path, format: str = "auto") -> History:
-    """Load a history file or run folder in ``format`` (``auto``: guess from content)."""
+    """Load a history file or run folder in ``format`` (``auto``: from the file
+    name's extension, else from the content)."""
     file = resolve(path)
     name = detect_format(file) if format == "auto" else format
     if name not in FORMAT_MODULES:

@@ -5,7 +5,9 @@ Two layouts are read: one EDN vector of op maps (older Jepsen, the samples in
 Jepsen). Keywords become plain strings (``:nemesis`` -> "nemesis", ``:read`` ->
 "read"); vectors become lists; a non-string ``:error`` is kept as its EDN text.
 ``:time`` is used when every op has one, otherwise each op's position is its
-time; ``:index`` likewise. :func:`dump` writes a vector, one map per line, that
+time; ``:index`` likewise. Jepsen's meanings are kept: an ``:ok :read`` of nil
+(the client did not learn the value) reads as ``UNKNOWN_VALUE``, and a process
+whose op ended ``:info`` must not invoke again. :func:`dump` writes a vector, one map per line, that
 :func:`load` reads back to an identical History.
 """
 
@@ -21,10 +23,11 @@ from edn_format import Keyword
 
 from checkers.errors import HistoryError, read_text
 from checkers.formats import porcupine_kv
-from checkers.formats.jsonl import check_pairing
-from checkers.history import Event, History, pair_ops
+from checkers.formats.jsonl import paired_ops
+from checkers.history import UNKNOWN_VALUE, Event, History
 
 _TYPES = frozenset({"invoke", "ok", "fail", "info"})
+_READS = frozenset({Keyword("read"), "read"})
 # Tokens that matter for finding where each form starts and ends: strings,
 # comments, character literals, brackets, newlines and other atoms.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;[^\n]*|\\.|[\[\]{}()\n]|[^\s,\[\]{}()";]+', re.DOTALL)
@@ -66,8 +69,9 @@ def load(path: str | Path) -> History:
     if all(Keyword("time") in op for op in maps):
         for event, op in zip(events, maps, strict=True):
             event.time = op[Keyword("time")]
-    check_pairing(events, [line or 0 for line in lines], str(path))
-    return History(events=events, ops=pair_ops(events), source=str(path))
+    ops = paired_ops(events, [line or 0 for line in lines], str(path),
+                     crashed_processes_stop=True)
+    return History(events=events, ops=ops, source=str(path))
 
 
 def dump(history: History, path: str | Path) -> None:
@@ -146,6 +150,9 @@ def _event(path: str | Path, line: int | None, op: Any, position: int) -> Event:
         raise HistoryError(
             f":type {kind} is not :invoke, :ok, :fail or :info", path=str(path), line=line
         )
+    value = _plain(fields.get("value"))
+    if kind == "ok" and value is None and fields["f"] in _READS:
+        value = UNKNOWN_VALUE  # Jepsen: the client did not learn what the register held
     index = fields.get("index", position)
     if not isinstance(index, int) or isinstance(index, bool):
         raise HistoryError(f":index {index!r} is not an integer", path=str(path), line=line)
@@ -156,7 +163,7 @@ def _event(path: str | Path, line: int | None, op: Any, position: int) -> Event:
         type=kind,  # type: ignore[arg-type]
         f=_name(fields["f"]),
         key=_plain(fields.get("key")),
-        value=_plain(fields.get("value")),
+        value=value,
         version=_version(path, line, fields.get("version")),
         node=_optional_text(fields.get("node")),
         error=_optional_text(fields.get("error")),
@@ -242,6 +249,8 @@ def _symbolic(value: Any) -> str:
 
 
 def _edn(value: Any) -> str:
+    if value is UNKNOWN_VALUE:
+        return "nil"
     if isinstance(value, tuple):
         value = list(value)
     return edn_format.dumps(value)

@@ -16,7 +16,7 @@ from typing import Any
 
 from checkers.errors import HistoryError
 from checkers.formats.line_format import first_line_matches, load_lines
-from checkers.history import NEMESIS, Event, History
+from checkers.history import NEMESIS, UNKNOWN_VALUE, Event, History
 
 MODEL = "cas-register"
 _PREFIX = re.compile(r"^\s*INFO\s+jepsen\.util\s+-\s+")
@@ -30,7 +30,7 @@ def sniff(text: str) -> bool:
 
 def load(path: str | Path) -> History:
     """Read a Jepsen text log; HistoryError naming file:line for a malformed line."""
-    return load_lines(path, _parse_line)
+    return load_lines(path, _parse_line, crashed_processes_stop=True)
 
 
 def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:
@@ -66,6 +66,8 @@ def _parse_line(path: str | Path, number: int, line: str, index: int) -> Event:
         error = value_text[1:]
     else:
         value = _parse_value(path, number, value_text)
+    if kind == "ok" and f_text == ":read" and value is None:
+        value = UNKNOWN_VALUE  # as in Jepsen's register models: the value was not learned
     return Event(
         index=index,
         time=index,

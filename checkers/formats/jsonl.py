@@ -2,21 +2,25 @@
 
 One JSON object per line. Reading validates every field and the invoke/completion
 pairing, so that a checker never reasons about a history it misread: a bad line is
-a :class:`HistoryError` naming ``file:line`` and what is wrong. Writing is
+a :class:`HistoryError` naming ``file:line`` and what is wrong. The one exception
+is a final line that is not JSON and has no newline after it: a crash cut it off
+mid-write, so it is left out with a warning and everything before it is checked. Writing is
 incremental (one flushed line per event) so a crashed run still leaves its history.
 Unknown fields are ignored, so newer writers stay readable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, overload
 
+import msgspec
 import orjson
 
+from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.gcpause import paused_gc
-from checkers.history import FINAL, NEMESIS, QUIESCE, Event, EventType, History, Process, pair_ops
+from checkers.history import Event, EventType, History, Op, PairingError, pair_ops
 
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 _OPTIONAL_STRINGS = ("key", "node", "error")
@@ -40,14 +44,58 @@ def load(path: str | Path) -> History:
         return _load(str(path))
 
 
+_DECODE_LINES = msgspec.json.Decoder(Event).decode_lines
+
+
 def _load(name: str) -> History:
     try:
         data = Path(name).read_bytes()
     except OSError as exc:
         raise HistoryError(f"cannot read: {exc.strerror or exc}", path=name) from None
-    events: list[Event] = []
-    lines: list[int] = []
+    warnings: list[str] = []
+    data = _without_torn_line(data, name, warnings)
+    try:
+        # msgspec decodes and validates every line in C; only when it finds a
+        # problem are the lines read one by one, to name the line and the field.
+        events = _DECODE_LINES(data)
+    except msgspec.MsgspecError:
+        events = _decode_line_by_line(data, name)
+    lines = _LineNumbers(data)
     previous = -1
+    for position, event in enumerate(events):
+        if event.index <= previous:
+            raise HistoryError(
+                f"index {event.index} is not greater than the previous index {previous}",
+                path=name, line=lines[position],
+            )
+        previous = event.index
+    return History(events=events, ops=paired_ops(events, lines, name), source=name,
+                   warnings=warnings)
+
+
+def _without_torn_line(data: bytes, name: str, warnings: list[str]) -> bytes:
+    """``data`` without a final line that a crash cut off mid-write (with a warning).
+
+    Such a line has no newline after it and is not JSON; a whole last line
+    merely missing its newline is kept.
+    """
+    cut = data.rfind(b"\n") + 1
+    last = data[cut:]
+    if not last.strip():
+        return data
+    try:
+        orjson.loads(last)
+    except orjson.JSONDecodeError:
+        number = data.count(b"\n") + 1
+        warnings.append(f"{name}:{number}: the final line was torn (cut off while being "
+                        "written) and is ignored")
+        return data[:cut]
+    return data
+
+
+def _decode_line_by_line(data: bytes, name: str) -> list[Event]:
+    """The slow path: each line on its own, so an error names its line and field."""
+    events: list[Event] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -56,19 +104,36 @@ def _load(name: str) -> History:
         except orjson.JSONDecodeError as exc:
             raise HistoryError(f"not valid JSON ({exc})", path=name, line=number) from None
         try:
-            event = event_from_dict(obj)
+            events.append(event_from_dict(obj))
         except ValueError as exc:
             raise HistoryError(str(exc), path=name, line=number) from None
-        if event.index <= previous:
-            raise HistoryError(
-                f"index {event.index} is not greater than the previous index {previous}",
-                path=name, line=number,
-            )
-        previous = event.index
-        events.append(event)
-        lines.append(number)
-    check_pairing(events, lines, name)
-    return History(events=events, ops=pair_ops(events), source=name)
+    return events
+
+
+class _LineNumbers(Sequence[int]):
+    """The line of each event: counted only if an error needs one (blank lines
+    make it differ from the event's position)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._numbers: list[int] | None = None
+
+    def _all(self) -> list[int]:
+        if self._numbers is None:
+            self._numbers = [number for number, raw in
+                             enumerate(self._data.split(b"\n"), start=1) if raw.strip()]
+        return self._numbers
+
+    @overload
+    def __getitem__(self, position: int) -> int: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[int]: ...
+
+    def __getitem__(self, position: int | slice) -> int | list[int]:
+        return self._all()[position]
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def event_from_dict(obj: Any, *, index: int | None = None) -> Event:
@@ -126,40 +191,29 @@ def _version(value: Any) -> tuple[int, str]:
     raise ValueError(f"'version' must be [counter, writer] (integer, string), got {value!r}")
 
 
-def check_pairing(events: list[Event], lines: list[int], path: str) -> None:
-    """Reject completions without an open invoke, overlapping invokes and mismatches.
-
-    ``pair_ops`` silently skips such events; a loader must not, because an orphan
-    completion means the file was cut or mixed up and any verdict would be wrong.
-    """
-    open_invokes: dict[Process, tuple[Event, int]] = {}
-    for event, line in zip(events, lines, strict=True):
-        pending = open_invokes.get(event.process)
-        if event.process == NEMESIS or (event.process == FINAL and pending is None
-                                        and event.f == QUIESCE and event.type == "info"):
-            continue  # faults, and the final phase's convergence report, stand alone
-        if event.type == "invoke":
-            if pending is not None:
-                raise HistoryError(
-                    f"process {event.process!r} invokes again while its invoke at line "
-                    f"{pending[1]} is still open",
-                    path=path, line=line,
-                )
-            open_invokes[event.process] = (event, line)
-            continue
-        if pending is None:
-            raise HistoryError(
-                f"{event.type} completion of process {event.process!r} has no open invoke",
-                path=path, line=line,
-            )
-        invoke, invoke_line = pending
-        if (invoke.f, invoke.key) != (event.f, event.key):
-            raise HistoryError(
-                f"completion {event.f!r} on key {event.key!r} does not match the invoke "
-                f"{invoke.f!r} on key {invoke.key!r} at line {invoke_line}",
-                path=path, line=line,
-            )
-        del open_invokes[event.process]
+def paired_ops(
+    events: list[Event], lines: Sequence[int], path: str, *,
+    crashed_processes_stop: bool = False,
+) -> list[Op]:
+    """``pair_ops`` for a loader: an event that does not pair is a HistoryError
+    naming its line (``lines[i]`` is event i's, looked up only then)."""
+    try:
+        return pair_ops(events, strict=True, crashed_processes_stop=crashed_processes_stop)
+    except PairingError as error:
+        event = events[error.position]
+        invoke = None if error.related is None else events[error.related]
+        related = None if error.related is None else lines[error.related]
+        problem = {
+            "orphan": f"{event.type} completion of process {event.process!r} has no open invoke",
+            "reinvoked": f"process {event.process!r} invokes again while its invoke at line "
+                         f"{related} is still open",
+            "crashed": f"process {event.process!r} invokes again after its op ended info at "
+                       f"line {related}; in Jepsen a crashed process issues nothing more",
+            "mismatch": f"completion {event.f!r} on key {event.key!r} does not match the "
+                        f"invoke {invoke and invoke.f!r} on key {invoke and invoke.key!r} "
+                        f"at line {related}",
+        }[error.kind]
+        raise HistoryError(problem, path=path, line=lines[error.position]) from None
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

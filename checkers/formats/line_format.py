@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from checkers.errors import read_text
-from checkers.formats.jsonl import check_pairing
-from checkers.history import Event, History, pair_ops
+from checkers.formats.jsonl import paired_ops
+from checkers.history import Event, History
 
 # (path, line number, line, index of the event) -> the event; HistoryError if malformed
 LineParser = Callable[[str | Path, int, str, int], Event]
@@ -23,8 +23,9 @@ def first_line_matches(text: str, pattern: re.Pattern[str]) -> bool:
     return False
 
 
-def load_lines(path: str | Path, parse: LineParser) -> History:
-    """Parse every non-blank line of `path` into an event, then pair them."""
+def load_lines(path: str | Path, parse: LineParser, *, crashed_processes_stop: bool) -> History:
+    """Parse every non-blank line of `path` into an event, then pair them
+    (``crashed_processes_stop``: as in :func:`checkers.history.pair_ops`)."""
     events: list[Event] = []
     lines: list[int] = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
@@ -32,5 +33,5 @@ def load_lines(path: str | Path, parse: LineParser) -> History:
             continue
         events.append(parse(path, number, line, len(events)))
         lines.append(number)
-    check_pairing(events, lines, str(path))
-    return History(events=events, ops=pair_ops(events), source=str(path))
+    ops = paired_ops(events, lines, str(path), crashed_processes_stop=crashed_processes_stop)
+    return History(events=events, ops=ops, source=str(path))

@@ -35,7 +35,7 @@ def sniff(text: str) -> bool:
 def load(path: str | Path) -> History:
     """Read a Porcupine kv history; HistoryError naming file:line for a malformed line."""
     return load_lines(path, lambda path, number, line, index: _event(
-        path, number, _fields(path, number, line), index))
+        path, number, _fields(path, number, line), index), crashed_processes_stop=True)
 
 
 def _fields(path: str | Path, number: int, line: str) -> dict[str, Any]:

@@ -59,7 +59,8 @@ def test_summary_explains_the_anomaly(files: dict[str, Path]) -> None:
     proc = run(str(files["invalid"]))
     assert proc.returncode == 1
     assert "INVALID" in proc.stdout
-    assert "stale-read [k]: read #4 (k)" in proc.stdout
+    assert ("stale-read [k]: the store's version order contradicts real time: "
+            "read #4 (k)") in proc.stdout
 
 
 def test_bad_history_is_one_line_naming_file_and_line(files: dict[str, Path]) -> None:
@@ -111,3 +112,41 @@ def test_missing_paths_are_bad_input(tmp_path: Path, path: str) -> None:
     proc = run(str(tmp_path) if path == "EMPTYDIR" else path)
     assert proc.returncode == 254
     assert proc.stderr.count("\n") == 1
+
+
+def _torn(path: Path, cut: int) -> bytes:
+    """Cut the file ``cut`` bytes into its last line, as a crash mid-write would."""
+    data = path.read_bytes()
+    last_line_start = data.rstrip(b"\n").rfind(b"\n") + 1
+    return data[:last_line_start + cut]
+
+
+def test_a_torn_last_line_is_ignored_with_one_warning(files: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(_torn(files["valid"], 17))
+    lines = torn.read_bytes().count(b"\n") + 1
+    proc = run(str(torn))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [text for text in proc.stderr.splitlines() if "warning" in text]
+    assert warnings == [f"quorumlab check: warning: {torn}:{lines}: the final line was torn "
+                        "(cut off while being written) and is ignored"]
+    stale = tmp_path / "stale-torn.jsonl"  # what comes before the torn line is still checked
+    stale.write_bytes(files["invalid"].read_bytes() + b'{"index": 99, "ti')
+    proc = run(str(stale))
+    assert proc.returncode == 1
+    assert "stale-read" in proc.stdout
+    assert "torn" in proc.stderr
+
+
+def test_a_malformed_line_in_the_middle_stays_an_error(files: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    lines = files["valid"].read_bytes().splitlines(keepends=True)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b"".join([*lines[:5], lines[5][:17] + b"\n", *lines[6:]]))
+    proc = run(str(broken))
+    assert proc.returncode == 254
+    assert proc.stderr.strip().splitlines() == [
+        proc.stderr.strip()]  # one line
+    assert f"{broken}:6: not valid JSON" in proc.stderr
+    assert "EDN" not in proc.stderr

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from checkers.errors import HistoryError
 from checkers.formats import edn
-from checkers.history import Event, History, pair_ops
+from checkers.history import UNKNOWN_VALUE, Event, History, pair_ops
 
 VECTOR = """\
 ; a comment
@@ -127,15 +127,18 @@ values = st.recursive(
 def histories(draw: Any) -> History:
     events: list[Event] = []
     open_processes: set[Any] = set()
+    pool: list[Any] = [0, 1, 7, "nemesis", "final", "odd process"]
     time = 0
     for _ in range(draw(st.integers(0, 12))):
         time += draw(st.integers(0, 10**9))
-        process = draw(st.sampled_from([0, 1, 7, "nemesis", "final", "odd process"]))
+        process = draw(st.sampled_from(pool))
         if process == "nemesis":
             kind = "info"
         elif process in open_processes:
             kind = draw(st.sampled_from(["ok", "fail", "info"]))
             open_processes.discard(process)
+            if kind == "info":  # as in Jepsen, the thread goes on under a new id
+                pool[pool.index(process)] = 100 + len(events)
         else:
             kind = "invoke"
             open_processes.add(process)
@@ -144,9 +147,12 @@ def histories(draw: Any) -> History:
             st.sampled_from(["read", "write", "cas", "final-read", "start-partition"]))
         key = previous[-1].key if kind != "invoke" and previous else draw(
             st.none() | st.sampled_from(["k1", "k 2", ""]))
+        value = draw(values)
+        if kind == "ok" and f == "read" and value is None:
+            value = UNKNOWN_VALUE  # what EDN's nil read means
         events.append(Event(
             index=len(events), time=time, process=process, type=kind, f=f, key=key,
-            value=draw(values),
+            value=value,
             version=draw(st.none() | st.tuples(st.integers(0, 99), st.text(max_size=6))),
             node=draw(st.none() | st.sampled_from(["n1", "n2"])),
             error=draw(st.none() | st.text(max_size=10)),

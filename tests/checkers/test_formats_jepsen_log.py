@@ -8,6 +8,7 @@ import pytest
 
 from checkers.errors import HistoryError
 from checkers.formats import jepsen_log
+from checkers.history import UNKNOWN_VALUE
 
 LOG = """\
 INFO  jepsen.util - 0\t:invoke\t:read\tnil
@@ -30,7 +31,7 @@ def test_loads_events_and_ops_with_line_order_as_time(tmp_path: Path) -> None:
     history = jepsen_log.load(write(tmp_path, LOG))
     assert [(e.index, e.time) for e in history.events] == [(i, i) for i in range(6)]
     read, cas, write_op = history.ops
-    assert (read.f, read.type, read.value) == ("read", "ok", None)
+    assert (read.f, read.type, read.value) == ("read", "ok", UNKNOWN_VALUE)  # not learned
     assert (cas.f, cas.type, cas.value, cas.complete_time) == ("cas", "info", [1, 4], None)
     assert history.events[3].error == "timed-out"
     assert (write_op.process, write_op.value, write_op.invoke_time) == (6, 3, 4)

@@ -156,7 +156,7 @@ def test_load_history_accepts_a_run_folder_and_detects_jsonl(tmp_path: Path) -> 
     ("empty-folder", "folder has no history.jsonl"),
     ("empty", "history is empty"),
     ("blank", "history is empty"),
-    ("garbage", "cannot tell the history format"),
+    ("garbage", r"h\.jsonl:1: not valid JSON"),  # the extension says jsonl
 ])
 def test_load_history_bad_paths_are_clear_errors(tmp_path: Path, setup: str,
                                                  message: str) -> None:
@@ -168,6 +168,16 @@ def test_load_history_bad_paths_are_clear_errors(tmp_path: Path, setup: str,
     with pytest.raises(HistoryError, match=message) as caught:
         load_history(target)
     assert str(target) in str(caught.value)
+
+
+def test_content_decides_when_the_extension_does_not(tmp_path: Path) -> None:
+    garbage = tmp_path / "h.dat"
+    garbage.write_text("hello world\n")
+    with pytest.raises(HistoryError, match="cannot tell the history format"):
+        load_history(garbage)
+    jsonl = tmp_path / "h.txt"
+    jsonl.write_text(line(**INVOKE))
+    assert load_history(jsonl).events[0].f == INVOKE["f"]
 
 
 def test_explicit_format_on_an_empty_file_says_no_events(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from checkers.graph import ExplainBudget, KeyGraph, check_graph
 from checkers.history import FINAL, History, Op
 from checkers.synth import register_history
+from checkers.version_sweep import suspect_keys
 from tests.checkers.history_builder import Builder
 
 CYCLE_KINDS = {"stale-read", "non-monotonic-read", "lost-write", "future-read",
@@ -281,3 +282,20 @@ def test_every_reported_cycle_is_a_cycle_of_the_graph(history: History) -> None:
             if b not in reachable[a]:
                 reachable[a] = nx.descendants(full, a)
             assert b in reachable[a], (anomaly.explanation, a, b)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(params=register_params, kind=st.sampled_from([None, *ALL_KINDS]))
+def test_the_bulk_sweep_never_clears_a_key_the_key_graph_would_flag(params: dict,
+                                                                     kind: str | None) -> None:
+    history = register_history(**params)
+    if kind is not None:
+        history, _ = inject(history, kind)
+    by_key: dict = {}
+    for op in history.ops:
+        by_key.setdefault(op.key, []).append(op)
+    suspects = suspect_keys(by_key)
+    for key, ops in by_key.items():
+        graph = KeyGraph(key, ops)
+        flagged = graph.anomalies or graph.undecided or graph.cycle_anomalies(ExplainBudget(0))
+        assert not flagged or key in suspects

@@ -78,7 +78,9 @@ def ensure_reaper() -> None:
 
 def _import_root() -> str:
     """Where `harness` imports from, so the detached reaper finds the same code."""
-    root = str(Path(__file__).resolve().parent.parent)
+    import harness  # the package's own location, wherever this module sits inside it
+
+    root = str(Path(harness.__file__).resolve().parent.parent)
     extra = os.environ.get("PYTHONPATH")
     return f"{root}{os.pathsep}{extra}" if extra else root
 

@@ -8,10 +8,8 @@ revisions order every write of the cluster, so they order a key's writes.
 Classification is conservative: a write is ``fail`` only when the request
 never left (refused before its headers were sent) or etcd rejected it as
 malformed (HTTP 400); a timeout or any etcd error (no leader, request timed
-out) is ``info``, since a proposal may still commit. A cas is ``fail`` only
-when its compare failed: the cas-register model reads a failed cas as "the
-register did not hold the old value", so a cas refused for any other reason
-is ``info`` (true, if weaker).
+out) is ``info``, since a proposal may still commit. A cas whose compare
+failed is ``fail`` too: it changed nothing.
 """
 
 from __future__ import annotations
@@ -86,7 +84,7 @@ class EtcdClient(SystemClient):
                 "success": [{"request_put": {"key": _key(key), "value": _value(new)}}]}
         outcome, reply = await self._post(address, "txn", body)
         if outcome is not None:
-            return Outcome("info", error=outcome.error)
+            return outcome
         if not reply.get("succeeded"):
             return Outcome("fail", error="compare failed")
         return Outcome("ok", version=_revision(reply))

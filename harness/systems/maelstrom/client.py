@@ -4,9 +4,6 @@ Error codes follow Maelstrom's table (DESIGN.md): a definite error means the
 op did not happen (``fail``), an indefinite one or no reply at all means it
 may have (``info``). A read of a key that does not exist (code 20) is an
 ``ok`` read of ``null``: in our histories a never-written key reads as null.
-A cas is ``fail`` only for codes 20 and 22 (the key did not hold ``from``):
-the cas-register model reads a failed cas as exactly that, so a cas refused
-for another reason is ``info`` (true, if weaker).
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from harness.systems.maelstrom.network import MaelstromNetwork
 
 DEFINITE_CODES = frozenset({1, 10, 11, 12, 14, 20, 21, 22, 30})
 KEY_DOES_NOT_EXIST = 20
-COMPARE_FAILED = frozenset({KEY_DOES_NOT_EXIST, 22})
 
 
 class MaelstromClient(SystemClient):
@@ -50,12 +46,11 @@ class MaelstromClient(SystemClient):
 
     async def write(self, address: str, key: str, value: Any) -> Outcome:
         return _classify(await self._call(address, {"type": "write", "key": key,
-                                                    "value": value}), "write_ok",
-                         DEFINITE_CODES)
+                                                    "value": value}), "write_ok")
 
     async def cas(self, address: str, key: str, old: Any, new: Any) -> Outcome:
         return _classify(await self._call(address, {"type": "cas", "key": key, "from": old,
-                                                    "to": new}), "cas_ok", COMPARE_FAILED)
+                                                    "to": new}), "cas_ok")
 
     def statistics(self) -> dict[str, Any]:
         stats = self.network.router.stats.to_dict()
@@ -74,11 +69,11 @@ class MaelstromClient(SystemClient):
         return reply
 
 
-def _classify(reply: dict[str, Any], ok_type: str, failing: frozenset[int]) -> Outcome:
-    """ok, or fail for an error code in ``failing``, else info."""
+def _classify(reply: dict[str, Any], ok_type: str) -> Outcome:
+    """ok, fail for a definite error code, else info."""
     if reply.get("type") == ok_type:
         return Outcome("ok")
-    definite = reply.get("type") == "error" and reply.get("code") in failing
+    definite = reply.get("type") == "error" and reply.get("code") in DEFINITE_CODES
     return Outcome("fail" if definite else "info", error=_describe(reply))
 
 

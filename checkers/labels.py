@@ -1,4 +1,4 @@
-"""Shared wording for explanations: versions, times and op labels."""
+"""Labels for explanations: versions, times and ops, worded the same everywhere."""
 
 from __future__ import annotations
 
