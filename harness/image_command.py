@@ -58,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               help="base image (default: auto)")
     build_parser.set_defaults(func=build)
     remove_parser = actions.add_parser(
-        "remove", help="remove the replica and base images (the next build starts cold)",
-        description="Remove every quorumlab-replica and quorumlab-base image, even one a "
-        "stopped container uses, so that the next build starts from nothing.")
+        "remove", help="remove every quorumlab image (the next build starts cold)",
+        description="Remove every image tagged quorumlab-* (replica, systems' images and "
+        "bootstrapped bases), even one a stopped container uses, so that the next build "
+        "starts from nothing.")
     remove_parser.set_defaults(func=remove)

@@ -25,7 +25,6 @@ import docker
 import docker.errors
 
 from harness.backends.docker.bootstrap import (
-    BASE_REPO,
     GLIBC,
     PYTHON_TAG,
     ImageBuildError,
@@ -284,11 +283,12 @@ def _remove_older(client: docker.DockerClient, keep: str) -> None:
 
 
 def remove_images(client: docker.DockerClient) -> list[str]:
-    """Remove every replica and bootstrapped base image (the next build starts from nothing)."""
+    """Remove every image the harness builds, for any system, and every bootstrapped
+    base: each tag named `quorumlab-*` (the next build starts from nothing)."""
     removed = []
-    for repo in (IMAGE_REPO, BASE_REPO):
-        for image in client.images.list(name=repo):
-            for tag in image.tags:
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith("quorumlab-"):
                 client.images.remove(tag, force=True)
                 removed.append(tag)
     return removed
