@@ -121,6 +121,9 @@ async def test_killed_node_catches_up_by_anti_entropy_alone(tmp_path: Path) -> N
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             async with session.put(f"{c.urls['n1']}/kv/before", json={"value": 0}) as resp:
                 assert resp.status == 200
+            # The write returns after w = 3 acks, so n5's copy may still be in flight:
+            # wait until n5 holds it, so that the kill below tests what n5 had stored.
+            await wait_converged(session, c, ["before"], n=5, timeout=10)
             c.kill("n5")
             for i, key in enumerate(keys):
                 url = c.urls[ids[i % 4]]
