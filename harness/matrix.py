@@ -26,8 +26,7 @@ import orjson
 from checkers.formats import load_history
 from checkers.history import pair_ops
 from harness.plots import fault_windows
-
-DEFAULT_NEMESIS = "kill,partition-halves,partition-isolate,partition-ring,partition-bridge"
+from nemesis.kinds import DEFAULT_NEMESIS
 
 
 @dataclass(frozen=True)

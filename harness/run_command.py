@@ -28,7 +28,7 @@ from harness.runner import Runner
 from harness.summary import print_summary
 from harness.systems.base import parse_system_opts
 from nemesis.faults import TARGET_CHOICES
-from nemesis.kinds import check_capabilities, nemesis_help, parse_nemesis
+from nemesis.kinds import DEFAULT_NEMESIS, check_capabilities, nemesis_help, parse_nemesis
 
 EPILOG = """\
 exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 harness failure
@@ -97,8 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
                       help="client timeout per op, seconds (default %(default)s)")
     faults = p.add_argument_group("nemesis")
-    faults.add_argument("--nemesis", default="kill,partition-halves,partition-isolate,"
-                        "partition-ring,partition-bridge",
+    faults.add_argument("--nemesis", default=DEFAULT_NEMESIS,
                         help="comma list of fault kinds ("
                              + nemesis_help().replace("%", "%%")
                              + "); or all, or none (default %(default)s)")

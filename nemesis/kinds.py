@@ -270,6 +270,11 @@ class ClockSkew(FaultKind):
         await asyncio.gather(*(backend.skew_clock(node, 0.0) for node in fault.offsets or {}))
 
 
+DEFAULT_NEMESIS = "kill,partition-halves,partition-isolate,partition-ring,partition-bridge"
+"""What ``quorumlab run`` injects unless told otherwise: crashes and every
+symmetric partition shape."""
+
+
 def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
     """``"kill,partition-ring" | "all" | "none"`` -> list of kinds, in the order given.
 

@@ -14,7 +14,9 @@ from typing import Literal
 from nemesis.faults import Fault
 from nemesis.kinds import KINDS, check_kind, parse_target_choice
 
-JITTER = 0.5  # each gap is interval * uniform(1 - JITTER, 1 + JITTER)
+JITTER = 0.5  # each gap is its mean * uniform(1 - JITTER, 1 + JITTER)
+WARM_UP_S = 1.0  # mean wait before the first fault (at most the interval)
+HEAL_SHARE = 0.5  # a heal lasts this share of the interval, on average
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,18 @@ class Step:
 
 
 class Schedule:
-    """Alternates a fault (a random enabled kind) and its heal every ``interval``
-    seconds (jittered). Iterating is endless; each iteration starts over from
-    ``seed`` and yields the same steps."""
+    """Alternates a fault and its heal: each fault lasts ``interval`` seconds and
+    each heal half as long, on average (jittered). Iterating is endless; each
+    iteration starts over from ``seed`` and yields the same steps.
+
+    Why this shape: quorum bugs show only while a fault is in effect, and a
+    20 s run must see several faults of different kinds. So the first fault
+    starts after a short warm-up (the cluster is loaded, not cold), heals are
+    only as long as recovery needs (anti-entropy runs every 0.5 s, ops time out
+    after 1 s), and the kinds are dealt from a shuffled deck: every enabled
+    kind once, in random order, before any kind repeats. With the defaults a
+    20 s run sees about three faults of three different kinds.
+    """
 
     def __init__(self, kinds: list[str], nodes: list[str], interval: float, seed: int,
                  target_choice: str | None = None) -> None:
@@ -47,14 +58,17 @@ class Schedule:
         if not self.kinds:
             return
         rng = random.Random(self.seed)
-        at = 0.0
+        at = _jittered(min(WARM_UP_S, self.interval), rng)
+        deck: list[str] = []
         while True:
-            at += self._gap(rng)
-            kind = KINDS[rng.choice(self.kinds)]
-            fault = kind.decide(self.nodes, rng, self.target_choice)
+            if not deck:
+                deck = rng.sample(self.kinds, len(self.kinds))
+            fault = KINDS[deck.pop()].decide(self.nodes, rng, self.target_choice)
             yield Step(at, "start", fault)
-            at += self._gap(rng)
+            at += _jittered(self.interval, rng)
             yield Step(at, "stop", fault)
+            at += _jittered(self.interval * HEAL_SHARE, rng)
 
-    def _gap(self, rng: random.Random) -> float:
-        return self.interval * rng.uniform(1 - JITTER, 1 + JITTER)
+
+def _jittered(mean: float, rng: random.Random) -> float:
+    return mean * rng.uniform(1 - JITTER, 1 + JITTER)

@@ -31,7 +31,7 @@ async def test_every_fault_kind_applies_and_heals(tmp_path: Path) -> None:
         await backend.setup()
         async with aiohttp.ClientSession() as session:
             await wait_healthy(backend, session)
-            schedule = Schedule(list(KINDS), list(NODES), 0.15, seed=224)  # all kinds by 3.1 s
+            schedule = Schedule(list(KINDS), list(NODES), 0.15, seed=224)  # every kind by ~2.2 s
             stop = asyncio.Event()
             t0 = time.monotonic()
             nemesis = asyncio.create_task(drive(

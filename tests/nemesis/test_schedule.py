@@ -39,10 +39,28 @@ def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
     assert [s.action for s in steps] == ["start", "stop"] * 40
     for start, stop in zip(steps[::2], steps[1::2], strict=True):
         assert stop.fault is start.fault
-    gaps = [b.at - a.at for a, b in itertools.pairwise([*steps[:1], *steps])][1:]
-    assert all(1.0 <= g <= 3.0 for g in gaps)
-    assert len({round(g, 6) for g in gaps}) > 10, "gaps are jittered"
-    assert {s.fault.kind for s in steps} == set(KINDS)
+    assert 0.5 <= steps[0].at <= 1.5, "a short warm-up before the first fault"
+    faults = [stop.at - start.at for start, stop in zip(steps[::2], steps[1::2], strict=True)]
+    heals = [start.at - stop.at for stop, start in zip(steps[1::2], steps[2::2], strict=False)]
+    assert all(1.0 <= g <= 3.0 for g in faults)
+    assert all(0.5 <= g <= 1.5 for g in heals), "heals last half the interval"
+    assert len({round(g, 6) for g in faults + heals}) > 10, "gaps are jittered"
+
+
+def test_kinds_are_dealt_from_a_shuffled_deck() -> None:
+    """Every enabled kind once before any repeats, in an order that differs by seed."""
+    rounds = []
+    for seed in range(3):
+        kinds = [s.fault.kind for s in first(Schedule(list(KINDS), NODES, 2.0, seed), 80)[::2]]
+        for deal in range(0, 40 - len(KINDS), len(KINDS)):
+            assert sorted(kinds[deal:deal + len(KINDS)]) == sorted(KINDS)
+        rounds.append(kinds[:len(KINDS)])
+    assert len({tuple(r) for r in rounds}) > 1
+
+
+def test_the_first_fault_waits_at_most_the_interval() -> None:
+    steps = first(Schedule(["kill"], NODES, 0.2, seed=1), 2)
+    assert 0.1 <= steps[0].at <= 0.3
 
 
 def test_target_restriction() -> None:
