@@ -102,7 +102,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              + nemesis_help().replace("%", "%%")
                              + "); or all, or none (default %(default)s)")
     faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
-                        help="seconds between fault and heal, jittered (default %(default)s)")
+                        help="mean seconds a fault lasts, jittered; heals last half as long "
+                        "(default %(default)s)")
     faults.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
                         help="how many nodes a kill, pause or clock skew hits "
                              "(default: random choice)")
