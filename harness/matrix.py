@@ -58,7 +58,7 @@ DEFAULT_ROWS: tuple[Row, ...] = (
     # A read that skips its write-back shows only while a write sits on fewer
     # than w replicas; slow links hold it there (partitions rarely do: the
     # majority side overwrites the key before anyone reads the stranded copy).
-    Row("no-read-repair", bugs=("no-read-repair",), nemesis="delay"),
+    Row("no-read-repair", bugs=("no-read-repair",)),
     Row("local-version", bugs=("local-version",)),
     Row("r=w=1", options=WEAK_QUORUM),
     Row("wall-clock", bugs=("wall-clock",), nemesis="clock-skew"),

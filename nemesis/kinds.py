@@ -270,9 +270,12 @@ class ClockSkew(FaultKind):
         await asyncio.gather(*(backend.skew_clock(node, 0.0) for node in fault.offsets or {}))
 
 
-DEFAULT_NEMESIS = "kill,partition-halves,partition-isolate,partition-ring,partition-bridge"
-"""What ``quorumlab run`` injects unless told otherwise: crashes and every
-symmetric partition shape."""
+DEFAULT_NEMESIS = "kill,partition-halves,partition-isolate,partition-ring,partition-bridge,delay"
+"""What ``quorumlab run`` injects unless told otherwise: crashes, every
+symmetric partition shape, and slow lossy links. The last is what real networks
+do most, and it is what makes one replica's copy of a write arrive long after
+another's: without it a quorum acknowledged too early, or a read that does not
+repair, shows only when a partition happens to start mid-write."""
 
 
 def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
