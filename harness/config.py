@@ -15,6 +15,7 @@ from harness.backends.node_commands import TEMPLATE_FIELDS
 from harness.systems import DEFAULT_SYSTEM, System, system_class
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import check_kind
+from replica.protocol import BUGS as REPLICA_BUGS
 
 MODES = ("coordinator", "client")
 BACKENDS = ("auto", "local", "docker")
@@ -114,6 +115,9 @@ class RunConfig:
         if self.replica_cmd is not None:
             _check_template(self.replica_cmd)
             _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+        for bug in self.replica_bugs:  # else every node exits at start and nothing says why
+            _check(bug in REPLICA_BUGS,
+                   f"unknown --replica-bug {bug!r}; choose from {', '.join(REPLICA_BUGS)}")
         self._validate_system()
 
     def _validate_quorums(self) -> None:

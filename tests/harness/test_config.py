@@ -17,6 +17,7 @@ from harness.config import ConfigError, RunConfig
     ({"mode": "gossip"}, "--mode"),
     ({"name": "../etc"}, "--name"),
     ({"replica_cmd": "./srv --port {port}"}, "unknown field(s) port"),
+    ({"replica_bugs": ["r=w=1"]}, "unknown --replica-bug 'r=w=1'"),
     ({"replica_cmd": "./srv {id}"}, "{listen}"),
 ])
 def test_bad_values_are_refused(changes: dict, message: str) -> None:
