@@ -82,6 +82,29 @@ async def test_partition_stalls_existing_and_new_connections_until_heal(link) ->
     new_w.close()
 
 
+async def test_a_connection_given_up_during_a_cut_is_not_held(link) -> None:
+    """Every op opens a connection to a cut peer and closes it at its timeout:
+    the proxy must not keep a socket per attempt until the heal."""
+    proxies, port, echo = link
+    await proxies.partition({"b": {"a"}, "a": {"b"}})
+    (connection_link,) = proxies.links.values()
+    for i in range(50):
+        _, writer = await asyncio.open_connection(LOCALHOST, port)
+        writer.write(b"given up %d\n" % i)
+        writer.close()
+        await writer.wait_closed()
+    for _ in range(100):  # the proxy sees each close within a loop turn or two
+        if not connection_link.connections:
+            break
+        await asyncio.sleep(0.01)
+    assert connection_link.connections == set()
+    await proxies.heal()
+    reader, writer = await asyncio.open_connection(LOCALHOST, port)
+    assert await roundtrip(reader, writer, b"after\n") == b"after\n"
+    assert echo.received == [b"after\n"], "nothing of the abandoned attempts arrives"
+    writer.close()
+
+
 async def test_unrelated_grudge_leaves_link_open(link) -> None:
     proxies, port, _ = link
     await proxies.partition({"c": {"a", "b"}})

@@ -136,6 +136,9 @@ class _Side(asyncio.Protocol):
         self.out.push(data)
 
     def eof_received(self) -> bool:
+        if self.is_down and self.conn.never_reaches_target():
+            self.conn.abort()
+            return False
         self.out.push(_EOF)
         return True  # keep our writing half open: the other way may still talk
 
@@ -260,6 +263,16 @@ class _Connection:
             self.abort()
             return
         self.forward.flush()
+
+    def never_reaches_target(self) -> bool:
+        """Whether this connection's handshake is still held by a cut link.
+
+        Its initiator cannot get an answer before the heal; if it gives up
+        (closes), a real network holds nothing for it: the SYN was lost. So the
+        proxy drops it then, instead of holding a socket per attempt until the
+        heal (a client that retries every op opens a thousand a second).
+        """
+        return self.up.transport is None and not self.link.connectable.is_set()
 
     def side_lost(self, side: _Side) -> None:
         if side is self.down and self.up.transport is None:
