@@ -9,6 +9,7 @@ from checkers.api import Report
 from checkers.exits import EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, exit_code
 from checkers.result import Verdict
 from harness.run_folder import RunFolder
+from harness.version import quorumlab_version
 
 
 @dataclass
@@ -36,6 +37,7 @@ class RunOutcome:
         """The content of results.json."""
         return {
             "run_id": self.run_id,
+            "quorumlab_version": quorumlab_version(),
             "valid": self.verdict,
             "incomplete": self.incomplete,
             "error": self.error,

@@ -22,10 +22,12 @@ from checkers.history import NEMESIS, Event
 from harness.backends.base import Backend, ClusterSpec
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
+from harness.owner import Owner
 from harness.recorder import Recorder
 from harness.results import write_results
 from harness.run_folder import RunFolder
 from harness.systems import SystemClient, SystemNotReady
+from harness.version import quorumlab_version
 from harness.workload import WorkloadPlan, key_names, run_workers
 from nemesis.driver import drive
 from nemesis.schedule import Schedule
@@ -84,7 +86,9 @@ class Runner:
         spec = cluster_spec(config, self.folder, self.outcome.run_id, self.backend_name)
         self.folder.write_json("config.json", {"config": config.to_dict(),
                                                "backend": self.backend_name,
-                                               "run_id": self.outcome.run_id})
+                                               "run_id": self.outcome.run_id,
+                                               "quorumlab_version": quorumlab_version(),
+                                               "owner": Owner.current().to_label()})
         recorder = Recorder(self.folder.history)
         backend = self.make_backend(spec)
         self._phases = asyncio.create_task(self._run_phases(backend, recorder))
