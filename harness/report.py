@@ -60,8 +60,9 @@ class ReportPage:
     verdict: Verdict | None
     facts: list[tuple[str, str]]  # the header's table: system, configuration, seed, version
     replay: str | None = None  # the command that replays (or re-checks) it
+    replay_label: str = "Replay"
     note: str | None = None  # why the run is incomplete, when it is
-    plots: Sequence[Path] = ()
+    plots: Sequence[tuple[str, bytes]] = ()  # (name, PNG) embedded as data URIs
     files: Sequence[str] = ()  # links relative to the page (history, logs)
     config: dict[str, Any] | None = None
     phases: dict[str, float] | None = None
@@ -111,7 +112,8 @@ def _header(page: ReportPage) -> str:
     if page.note:
         parts.append(f"<p class='invalid'><b>Run incomplete:</b> {html.escape(page.note)}</p>")
     if page.replay:
-        parts.append(f"<p>Replay:</p><pre class='replay'>{html.escape(page.replay)}</pre>")
+        parts.append(f"<p>{html.escape(page.replay_label)}:</p>"
+                     f"<pre class='replay'>{html.escape(page.replay)}</pre>")
     if page.files:
         links = " · ".join(f"<a href='{html.escape(name)}'>{html.escape(name)}</a>"
                            for name in page.files)
@@ -207,12 +209,12 @@ def _faults(stats: RunStats, seconds: bool) -> str:
             + "".join(rows) + "</table>")
 
 
-def _plots(plots: Sequence[Path]) -> str:
+def _plots(plots: Sequence[tuple[str, bytes]]) -> str:
     images = []
-    for plot in plots:
-        data = base64.b64encode(plot.read_bytes()).decode()
+    for name, png in plots:
+        data = base64.b64encode(png).decode()
         images.append(f"<p><img src='data:image/png;base64,{data}' "
-                      f"alt='{html.escape(plot.stem)}'></p>")
+                      f"alt='{html.escape(name)}'></p>")
     return "<h2>Over time</h2>" + "".join(images) if images else ""
 
 

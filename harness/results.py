@@ -52,7 +52,8 @@ def run_page(config: RunConfig, outcome: RunOutcome, history: History,
         facts=run_facts(config, outcome, backend),
         replay=f"quorumlab run --replay {folder} --backend {backend}",
         note=str(outcome.error) if outcome.incomplete or outcome.error else None,
-        plots=plots, files=files, config=config.to_dict(), phases=outcome.phases,
+        plots=[(plot.stem, plot.read_bytes()) for plot in plots], files=files,
+        config=config.to_dict(), phases=outcome.phases,
         extra={"System statistics": outcome.system_stats} if outcome.system_stats else {})
 
 

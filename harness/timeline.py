@@ -198,10 +198,16 @@ def _lane_name(process: object) -> str:
 
 
 def _short(op: Op) -> str:
-    """A bar's label: the function's initial and the value (a read's result)."""
+    """A bar's label: the function's initial and the value (what a read returned)."""
     letter = {"read": "R", "write": "W", "cas": "C", "final-read": "FR"}.get(op.f, op.f)
-    value = "?" if op.value is None and op.f != "read" else repr(op.value) if not isinstance(
-        op.value, str) else op.value
+    if op.f in ("read", "final-read") and op.type != "ok":
+        value = "?"  # nothing learned
+    elif op.value is None:
+        value = "nil"
+    elif op.f == "cas" and isinstance(op.value, list | tuple) and len(op.value) == 2:
+        value = f"{op.value[0]}→{op.value[1]}"
+    else:
+        value = op.value if isinstance(op.value, str) else repr(op.value)
     value = value if len(value) <= VALUE_CHARS else value[:VALUE_CHARS - 1] + "…"
     return f"{letter} {value}"
 
