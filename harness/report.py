@@ -68,6 +68,7 @@ class ReportPage:
     phases: dict[str, float] | None = None
     seconds: bool = True  # the history's times are nanoseconds (else positions)
     extra: dict[str, Any] = field(default_factory=dict)  # further JSON shown at the end
+    stats: RunStats | None = None  # measured already (else measured here)
 
 
 def verdict_word(valid: Verdict | None) -> tuple[str, str]:
@@ -87,7 +88,7 @@ def write_report(path: Path, page: ReportPage) -> Path:
 
 
 def render_report(page: ReportPage) -> str:
-    stats = run_stats(page.history)
+    stats = page.stats or run_stats(page.history)
     word, css = verdict_word(page.verdict)
     title = html.escape(page.title)
     body = [f"<h1>{title}: <span class='badge {css}'>{word}</span></h1>",

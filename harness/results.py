@@ -54,7 +54,8 @@ def run_page(config: RunConfig, outcome: RunOutcome, history: History,
         note=str(outcome.error) if outcome.incomplete or outcome.error else None,
         plots=[(plot.stem, plot.read_bytes()) for plot in plots], files=files,
         config=config.to_dict(), phases=outcome.phases,
-        extra={"System statistics": outcome.system_stats} if outcome.system_stats else {})
+        extra={"System statistics": outcome.system_stats} if outcome.system_stats else {},
+        stats=outcome.stats)
 
 
 def run_facts(config: RunConfig, outcome: RunOutcome, backend: str) -> list[tuple[str, str]]:
