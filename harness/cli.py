@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = {
     "image": "harness.image_command",
     "cleanup": "harness.cleanup_command",
     "systems": "harness.systems_command",
+    "serve": "harness.serve_command",
 }
 
 
