@@ -42,7 +42,8 @@ body { font-family: sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1e
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; }
 table { border-collapse: collapse; margin: .5em 0 1em; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .anomaly { border-left: 4px solid #c5221f; padding: .2em 1em; margin: 1.5em 0; }
 .caption { color: #555; font-size: .9em; } .swatch { font-size: 1.2em; }
 svg.timeline { max-width: 100%; height: auto; border: 1px solid #eee; }

@@ -34,6 +34,7 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
 }
 FALLBACK_TYPE = "application/octet-stream"
+STORE = web.AppKey("store", Path)
 CHUNK = 1 << 16
 CHECK_SECONDS = 10.0  # linearizability budget of an on-demand check
 STATE_COLOURS = {"valid": "#137333", "invalid": "#c5221f", "unknown": "#b06000",
@@ -55,8 +56,9 @@ form { margin: 1em 0; } input, select, button { font-size: 1em; padding: .2em .4
 
 def make_app(store: Path) -> web.Application:
     """The application serving ``store`` (resolved once: every path is checked against it)."""
-    app = web.Application(middlewares=[_security_headers])
-    app["store"] = Path(os.path.realpath(store))
+    app = web.Application()
+    app.on_response_prepare.append(_security_headers)
+    app[STORE] = Path(os.path.realpath(store))
     app.router.add_get("/", run_list)
     app.router.add_get("/run/{path:.+}", run_page)
     app.router.add_get("/check/{path:.+}", check_run)
@@ -64,14 +66,9 @@ def make_app(store: Path) -> web.Application:
     return app
 
 
-@web.middleware
-async def _security_headers(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, errors and streamed files included, before its headers go out."""
     response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def inside_store(store: Path, relative: str) -> Path | None:
@@ -99,7 +96,7 @@ def _link(path: str) -> str:
 
 
 async def run_list(request: web.Request) -> web.Response:
-    store: Path = request.app["store"]
+    store = request.app[STORE]
     name = request.query.get("name", "").strip()
     state = request.query.get("verdict", "")
     runs = await asyncio.to_thread(list_runs, store)
@@ -135,7 +132,7 @@ def _run_row(run: RunEntry) -> str:
 
 
 async def run_page(request: web.Request) -> web.Response:
-    store: Path = request.app["store"]
+    store = request.app[STORE]
     folder = _run_folder(store, request.match_info["path"])
     run = await asyncio.to_thread(read_run, store, folder)
     files = await asyncio.to_thread(_files_of, folder)
@@ -179,7 +176,7 @@ def _files_of(folder: Path) -> list[tuple[str, int]]:
 
 async def check_run(request: web.Request) -> web.Response:
     """Check a run's history now and show its report, written nowhere."""
-    store: Path = request.app["store"]
+    store = request.app[STORE]
     folder = _run_folder(store, request.match_info["path"])
     page = await asyncio.to_thread(_checked_page, folder)
     return web.Response(text=page, content_type="text/html", charset="utf-8")
@@ -205,7 +202,7 @@ def _checked_page(folder: Path) -> str:
 
 
 async def serve_file(request: web.Request) -> web.StreamResponse:
-    store: Path = request.app["store"]
+    store = request.app[STORE]
     path = inside_store(store, request.match_info["path"])
     if path is None or not path.is_file():
         raise web.HTTPNotFound()
