@@ -10,6 +10,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from harness.cli import main
 from harness.owner import Owner
 from harness.run_folder import create_run_folder
 from harness.run_index import list_runs
@@ -133,3 +134,18 @@ async def test_a_crashed_run_can_still_be_checked(store: Path) -> None:
         assert not (store / run / "report.html").exists(), "checking writes nothing"
     finally:
         await client.close()
+
+
+def test_bad_arguments_and_a_busy_port_are_one_line_errors(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--store-dir", str(tmp_path / "none")]) == 254
+    assert capsys.readouterr().err == (f"quorumlab serve: error: --store-dir "
+                                       f"{tmp_path / 'none'}: no such folder\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--store-dir", str(tmp_path), "--port", str(port)]) == 255
+    err = capsys.readouterr().err
+    assert err.startswith(f"quorumlab serve: error: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
