@@ -269,7 +269,8 @@ def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, li
         left_out = drawn.nearby - drawn.shown
         parts.append(
             f"<p class='caption'>{drawn.shown} ops of this key drawn"
-            + (f" (the nearest in time; {left_out} more overlap this span and are left out)"
+            + (f" (the nearest to the named ones; {left_out} more overlap this span and are "
+               "left out)"
                if left_out > 0 else "")
             + ". Bars run from invocation to completion: green ok, red fail, orange info "
               "(an arrow: it never completed and may take effect later). Outlined: the ops "

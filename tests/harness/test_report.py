@@ -104,7 +104,7 @@ def test_a_crowded_key_is_capped_and_says_so() -> None:
     from checkers.api import Report
     page = render_report(check_page(Path("x.jsonl"), "jsonl", history,
                                     Report([CheckResult("graph", False, [anomaly])])))
-    assert f"{MAX_OPS} ops of this key drawn (the nearest in time;" in page
+    assert f"{MAX_OPS} ops of this key drawn (the nearest to the named ones;" in page
 
 
 def test_check_report_writes_the_page_for_an_imported_edn_history(
