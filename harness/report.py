@@ -25,7 +25,7 @@ from matplotlib.colors import to_hex
 from checkers.api import Report
 from checkers.history import History, Op
 from checkers.result import Anomaly, CheckResult, Verdict
-from harness.fault_log import FAULT_COLOURS, AppliedFault
+from harness.fault_log import FAULT_COLOURS, AppliedFault, Window
 from harness.run_stats import Availability, RunStats, run_stats
 from harness.timeline import Timeline, draw
 
@@ -246,7 +246,7 @@ def _anomalies(page: ReportPage, faults: list[AppliedFault]) -> str:
 
 
 def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, list[Op]],
-             by_index: dict[int, Op], windows: list[Any], seconds: bool) -> str:
+             by_index: dict[int, Op], windows: list[Window], seconds: bool) -> str:
     where = "" if anomaly.key is None else f" on key {html.escape(anomaly.key)}"
     parts = [f"<div class='anomaly' id='{html.escape(result.checker)}-{n}' "
              f"data-kind='{html.escape(anomaly.kind)}'>",
@@ -279,7 +279,7 @@ def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, li
     return "".join(parts)
 
 
-def _timeline_of(anomaly: Anomaly, key_ops: list[Op], windows: list[Any],
+def _timeline_of(anomaly: Anomaly, key_ops: list[Op], windows: list[Window],
                  seconds: bool) -> Timeline:
     """The ops to point at: a cycle's ops, or a failed search's last linearized ops
     (numbered in their linearized order) and the op it could not place."""

@@ -28,11 +28,16 @@ DRIVER = shutil.which("chromedriver")
 WAIT_S = 30  # the machine is shared: generous, and only ever a ceiling
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    store = tmp_path / "histories"
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("browser") / "histories"
     make_run(store, "valid.jsonl", "fine")
     make_run(store, "stale-read.jsonl", "stale")
+    return store
+
+
+@pytest.fixture
+def server(store: Path) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0",
                              "--store-dir", str(store)], stdout=subprocess.PIPE, text=True,
                             env=quorumlab_env(), cwd=REPO)
