@@ -27,7 +27,7 @@ from checkers.history import History, Op
 from checkers.result import Anomaly, CheckResult, Verdict
 from harness.fault_log import FAULT_COLOURS, AppliedFault, Window
 from harness.run_stats import Availability, RunStats, run_stats
-from harness.timeline import Timeline, draw
+from harness.timeline import KeyOps, Timeline, draw
 
 DRAWN_ANOMALIES = 20  # anomalies with a timeline, per checker
 LISTED_ANOMALIES = 200  # anomalies in words, per checker
@@ -225,13 +225,14 @@ def _anomalies(page: ReportPage, faults: list[AppliedFault]) -> str:
         return ""
     by_key = {None if key is None else str(key): ops
               for key, ops in page.history.ops_by_key().items()}
+    indexed: dict[Any, KeyOps] = {}  # built for the keys that get a timeline
     by_index = {op.invoke_index: op for op in page.history.ops}
     windows = [fault.window for fault in faults]
     sections = []
     for result in page.report.results:
         if not result.anomalies:
             continue
-        items = [_anomaly(result, anomaly, n, by_key, by_index, windows, page.seconds)
+        items = [_anomaly(result, anomaly, n, by_key, indexed, by_index, windows, page.seconds)
                  for n, anomaly in enumerate(result.anomalies[:LISTED_ANOMALIES])]
         left = len(result.anomalies) - LISTED_ANOMALIES
         more = (f"<p class='caption'>{left} more anomalies of this checker are not shown "
@@ -246,7 +247,8 @@ def _anomalies(page: ReportPage, faults: list[AppliedFault]) -> str:
 
 
 def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, list[Op]],
-             by_index: dict[int, Op], windows: list[Window], seconds: bool) -> str:
+             indexed: dict[Any, KeyOps], by_index: dict[int, Op], windows: list[Window],
+             seconds: bool) -> str:
     where = "" if anomaly.key is None else f" on key {html.escape(anomaly.key)}"
     parts = [f"<div class='anomaly' id='{html.escape(result.checker)}-{n}' "
              f"data-kind='{html.escape(anomaly.kind)}'>",
@@ -256,15 +258,18 @@ def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, li
     if cycle:
         parts.append("<ol class='cycle'>" + "".join(f"<li>{html.escape(str(step))}</li>"
                                                     for step in cycle) + "</ol>")
-    timeline = _timeline_of(anomaly, by_key.get(anomaly.key, []), windows, seconds)
-    named = [by_index[i] for i in dict.fromkeys(timeline.named) if i in by_index]
+    focus = _focus_of(anomaly)
+    named = [by_index[i] for i in dict.fromkeys(focus.named) if i in by_index]
     if named:
         parts.append("<table class='ops'><tr><th>op</th><th>process</th><th>f</th>"
                      "<th>value</th><th>outcome</th><th>version</th><th>node</th>"
                      "<th>invoked</th><th>completed</th></tr>"
-                     + "".join(_op_row(op, timeline, seconds) for op in named) + "</table>")
+                     + "".join(_op_row(op, focus, seconds) for op in named) + "</table>")
     if n < DRAWN_ANOMALIES and named:
-        drawn = draw(timeline)
+        if anomaly.key not in indexed:
+            indexed[anomaly.key] = KeyOps(by_key.get(anomaly.key, []))
+        drawn = draw(Timeline(indexed[anomaly.key], focus.named, windows, focus.numbered,
+                              focus.emphasis, seconds))
         parts.append(drawn.svg)
         left_out = drawn.nearby - drawn.shown
         parts.append(
@@ -274,41 +279,47 @@ def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, li
                if left_out > 0 else "")
             + ". Bars run from invocation to completion: green ok, red fail, orange info "
               "(an arrow: it never completed and may take effect later). Outlined: the ops "
-              "this anomaly names" + _numbering_note(timeline) + ". Shaded: fault windows.</p>")
+              "this anomaly names" + _numbering_note(focus) + ". Shaded: fault windows.</p>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def _timeline_of(anomaly: Anomaly, key_ops: list[Op], windows: list[Window],
-                 seconds: bool) -> Timeline:
-    """The ops to point at: a cycle's ops, or a failed search's last linearized ops
-    (numbered in their linearized order) and the op it could not place."""
+@dataclass(frozen=True)
+class Focus:
+    """The ops an anomaly points at, and how the timeline marks them."""
+
+    named: list[int]  # invoke indexes, outlined
+    numbered: dict[int, int] = field(default_factory=dict)  # place in a linearized prefix
+    emphasis: int | None = None  # the op a search could not place
+
+
+def _focus_of(anomaly: Anomaly) -> Focus:
+    """A cycle's ops, or a failed search's last linearized ops (numbered in their
+    linearized order) and the op it could not place."""
     prefix = anomaly.details.get("prefix")
     blocker = anomaly.details.get("blocker")
     if blocker is None or prefix is None:
-        return Timeline(key_ops, list(anomaly.ops), windows, seconds=seconds)
+        return Focus(list(anomaly.ops))
     numbered = {index: position + 1 for position, index in enumerate(prefix)}
-    shown = [*prefix[-PREFIX_DRAWN:], blocker]
-    return Timeline(key_ops, shown, windows, numbered=numbered, emphasis=blocker,
-                    seconds=seconds)
+    return Focus([*prefix[-PREFIX_DRAWN:], blocker], numbered, blocker)
 
 
-def _numbering_note(timeline: Timeline) -> str:
-    if timeline.emphasis is None:
+def _numbering_note(focus: Focus) -> str:
+    if focus.emphasis is None:
         return ""
     return ("; numbers give each op's place in the longest linearizable prefix, and the "
-            f"red outline is op #{timeline.emphasis}, which could not be placed after it")
+            f"red outline is op #{focus.emphasis}, which could not be placed after it")
 
 
-def _op_row(op: Op, timeline: Timeline, seconds: bool) -> str:
+def _op_row(op: Op, focus: Focus, seconds: bool) -> str:
     def when(t: int | None) -> str:
         if t is None:
             return "never"
         return f"{t / 1e9:.3f} s" if seconds else str(t)
 
-    role = (" (unplaceable)" if op.invoke_index == timeline.emphasis
-            else f" (prefix {timeline.numbered[op.invoke_index]})"
-            if op.invoke_index in timeline.numbered else "")
+    role = (" (unplaceable)" if op.invoke_index == focus.emphasis
+            else f" (prefix {focus.numbered[op.invoke_index]})"
+            if op.invoke_index in focus.numbered else "")
     version = "" if op.version is None else html.escape(str(list(op.version)))
     return (f"<tr><td>#{op.invoke_index}{role}</td><td>{html.escape(str(op.process))}</td>"
             f"<td>{html.escape(op.f)}</td><td>{html.escape(repr(op.value))}</td>"

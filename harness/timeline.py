@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -31,11 +32,24 @@ WIDTH, LEFT, RIGHT, TOP, LANE, BOTTOM = 960, 92, 16, 26, 24, 34
 VALUE_CHARS = 14
 
 
+class KeyOps:
+    """One key's ops in invocation order, indexed once for all the timelines of the key:
+    a hot key of a long run has hundreds of thousands of ops and many anomalies."""
+
+    def __init__(self, ops: Sequence[Op]) -> None:
+        self.ops = sorted(ops, key=attrgetter("invoke_time"))  # usually sorted: linear
+        self.times = [op.invoke_time for op in self.ops]
+        self.position = {op.invoke_index: i for i, op in enumerate(self.ops)}
+        self.longest = max((op.complete_time - op.invoke_time for op in self.ops
+                            if op.complete_time is not None), default=0)
+        self.never_completed = [i for i, op in enumerate(self.ops) if op.complete_time is None]
+
+
 @dataclass
 class Timeline:
     """What to draw: the ops of one key, which of them to point at, and the faults."""
 
-    ops: Sequence[Op]  # every op of the key (any order)
+    ops: KeyOps
     named: Sequence[int]  # invoke indexes the anomaly is about: always drawn, outlined
     windows: Sequence[Window] = ()
     numbered: dict[int, int] = field(default_factory=dict)  # invoke index -> label number
@@ -47,38 +61,45 @@ class Timeline:
 class Drawn:
     svg: str
     shown: int  # bars drawn
-    nearby: int  # ops of the key overlapping the drawn span
+    nearby: int  # ops of the key overlapping the drawn span (past the cap: invoked in it)
 
 
 def select_ops(timeline: Timeline, cap: int = MAX_OPS) -> tuple[list[Op], int]:
-    """The ops to draw and how many ops overlap the span around the named ones.
+    """The ops to draw and how many ops of the key lie in the span around the named ones.
 
     Past the cap, the ops kept besides the named ones are each named op's
     neighbours in invocation order, taken in turn: the context of every named
-    op, even when they lie far apart. Linear in the key's ops
-    (bench/report_size.py measures a page of a million-op history)."""
-    wanted = set(timeline.named)
-    ops = sorted(timeline.ops, key=attrgetter("invoke_time"))  # usually sorted: linear
-    named = [op for op in ops if op.invoke_index in wanted]
-    if not named:
+    op, even when they lie far apart. Found by bisection, so the cost is the
+    span's ops, never the key's (bench/report_size.py)."""
+    key = timeline.ops
+    positions = sorted({key.position[i] for i in timeline.named if i in key.position})
+    if not positions:
         return [], 0
-    start, stop = _span(named)
+    start, stop = _span([key.ops[p] for p in positions])
     pad = max((stop - start) // 4, 1)
     start, stop = start - pad, stop + pad
-    nearby = [op for op in ops if op.invoke_time <= stop
-              and (op.complete_time is None or op.complete_time >= start)]
-    if len(nearby) <= cap:
-        return nearby, len(nearby)
-    positions = [i for i, op in enumerate(nearby) if op.invoke_index in wanted]
-    chosen = set(positions)
+    # Only an op invoked at most `longest` before the span can reach into it.
+    low = bisect_left(key.times, start - key.longest)
+    high = bisect_right(key.times, stop)
+
+    def overlaps(p: int) -> bool:
+        op = key.ops[p]
+        return op.complete_time is None or op.complete_time >= start
+
+    early = [p for p in key.never_completed if p < low]  # may run on into the span
+    if high - low + len(early) <= cap:
+        chosen = [p for p in (*early, *range(low, high)) if overlaps(p)]
+        return [key.ops[p] for p in sorted(chosen)], len(chosen)
+    picked = set(positions)
     step = 1
-    while len(chosen) < cap and step < len(nearby):
+    while len(picked) < cap and step <= high - low:
         for position in positions:
             for neighbour in (position - step, position + step):
-                if 0 <= neighbour < len(nearby) and len(chosen) < cap:
-                    chosen.add(neighbour)
+                if low <= neighbour < high and len(picked) < cap and overlaps(neighbour):
+                    picked.add(neighbour)
         step += 1
-    return [nearby[i] for i in sorted(chosen)], len(nearby)
+    in_span = bisect_right(key.times, stop) - bisect_left(key.times, start)
+    return [key.ops[p] for p in sorted(picked)], max(in_span, len(picked))
 
 
 def draw(timeline: Timeline, cap: int = MAX_OPS) -> Drawn:

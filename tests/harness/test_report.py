@@ -14,7 +14,7 @@ from checkers.result import Anomaly, CheckResult
 from harness.check_command import check_page
 from harness.cli import main
 from harness.report import render_report
-from harness.timeline import MAX_OPS, Timeline, draw
+from harness.timeline import MAX_OPS, KeyOps, Timeline, draw
 from harness.version import quorumlab_version
 from tests.harness.stored_runs import HISTORIES, make_run, stored
 
@@ -96,7 +96,7 @@ def test_a_linearizability_failure_shows_the_prefix_and_the_unplaceable_op() -> 
 def test_a_crowded_key_is_capped_and_says_so() -> None:
     ops = [Op(i, i % 7, "write", "k", "ok", f"v{i}", i * 1000, i * 1000 + 50_000)
            for i in range(500)]
-    drawn = draw(Timeline(ops, named=[250, 260]))
+    drawn = draw(Timeline(KeyOps(ops), named=[250, 260]))
     assert drawn.shown == MAX_OPS and drawn.nearby > MAX_OPS
     assert 'data-op="250"' in drawn.svg and 'data-op="260"' in drawn.svg
     history = History(events=[], ops=ops)
