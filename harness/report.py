@@ -6,8 +6,8 @@ a person debugging a run does: the verdict and how to replay it; what the
 run did (counts, speed, availability); which faults were applied and
 whether they took effect; then each anomaly in words with a timeline of its
 key around it. Large histories stay usable: timelines are drawn for the
-first anomalies only, each capped in ops (harness/timeline.py), and very
-long lists of anomalies are cut, always saying how much was left out.
+first anomalies of each kind only, each capped in ops (harness/timeline.py),
+and long lists of anomalies are cut, always saying how much was left out.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from harness.fault_log import FAULT_COLOURS, AppliedFault, Window
 from harness.run_stats import Availability, RunStats, run_stats
 from harness.timeline import KeyOps, Timeline, draw
 
-DRAWN_ANOMALIES = 20  # anomalies with a timeline, per checker
-LISTED_ANOMALIES = 200  # anomalies in words, per checker
+DRAWN_PER_KIND = 5  # anomalies of each kind with a timeline, per checker
+LISTED_PER_KIND = 50  # anomalies of each kind in words, per checker
 PREFIX_DRAWN = 8  # last ops of a longest linearizable prefix drawn with the unplaceable op
 
 STYLE = """
@@ -232,27 +232,40 @@ def _anomalies(page: ReportPage, faults: list[AppliedFault]) -> str:
     for result in page.report.results:
         if not result.anomalies:
             continue
-        items = [_anomaly(result, anomaly, n, by_key, indexed, by_index, windows, page.seconds)
-                 for n, anomaly in enumerate(result.anomalies[:LISTED_ANOMALIES])]
-        left = len(result.anomalies) - LISTED_ANOMALIES
-        more = (f"<p class='caption'>{left} more anomalies of this checker are not shown "
-                "here; results.json has them all.</p>" if left > 0 else "")
-        drawn = min(len(result.anomalies), DRAWN_ANOMALIES)
-        cap = (f"<p class='caption'>Timelines are drawn for the first {drawn} anomalies.</p>"
-               if len(result.anomalies) > DRAWN_ANOMALIES else "")
-        sections.append(f"<h2 id='checker-{html.escape(result.checker)}'>"
-                        f"{html.escape(result.checker)}: {len(result.anomalies)} anomalies</h2>"
-                        + cap + "".join(items) + more)
+        kinds: dict[str, list[Anomaly]] = {}
+        for anomaly in result.anomalies:  # grouped by kind, in order of first appearance
+            kinds.setdefault(anomaly.kind, []).append(anomaly)
+        index = " · ".join(f"<a href='#{html.escape(result.checker)}-{html.escape(kind)}'>"
+                           f"{html.escape(kind)}</a> ({len(found)})"
+                           for kind, found in kinds.items())
+        parts = [f"<h2 id='checker-{html.escape(result.checker)}'>"
+                 f"{html.escape(result.checker)}: {len(result.anomalies)} anomalies</h2>"
+                 f"<p>{index}</p>"]
+        if any(len(found) > DRAWN_PER_KIND for found in kinds.values()):
+            parts.append(f"<p class='caption'>Of each kind, the first {LISTED_PER_KIND} are "
+                         f"explained here and the first {DRAWN_PER_KIND} drawn; "
+                         "results.json has them all.</p>")
+        for kind, found in kinds.items():
+            parts.append(f"<h3 id='{html.escape(result.checker)}-{html.escape(kind)}'>"
+                         f"{html.escape(kind)}: {len(found)}</h3>")
+            parts.extend(_anomaly(result, anomaly, n, n < DRAWN_PER_KIND, by_key, indexed,
+                                  by_index, windows, page.seconds)
+                         for n, anomaly in enumerate(found[:LISTED_PER_KIND]))
+            if len(found) > LISTED_PER_KIND:
+                parts.append(f"<p class='caption'>{len(found) - LISTED_PER_KIND} more "
+                             f"{html.escape(kind)} anomalies are in results.json.</p>")
+        sections.append("".join(parts))
     return "\n".join(sections)
 
 
-def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, list[Op]],
+def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, drawn_here: bool,
+             by_key: dict[Any, list[Op]],
              indexed: dict[Any, KeyOps], by_index: dict[int, Op], windows: list[Window],
              seconds: bool) -> str:
     where = "" if anomaly.key is None else f" on key {html.escape(anomaly.key)}"
-    parts = [f"<div class='anomaly' id='{html.escape(result.checker)}-{n}' "
-             f"data-kind='{html.escape(anomaly.kind)}'>",
-             f"<h3>{n + 1}. {html.escape(anomaly.kind)}{where}</h3>",
+    parts = [f"<div class='anomaly' id='{html.escape(result.checker)}-"
+             f"{html.escape(anomaly.kind)}-{n}' data-kind='{html.escape(anomaly.kind)}'>",
+             f"<h4>{n + 1}. {html.escape(anomaly.kind)}{where}</h4>",
              f"<p class='explanation'>{html.escape(anomaly.explanation)}</p>"]
     cycle = anomaly.details.get("cycle") or []
     if cycle:
@@ -265,7 +278,7 @@ def _anomaly(result: CheckResult, anomaly: Anomaly, n: int, by_key: dict[Any, li
                      "<th>value</th><th>outcome</th><th>version</th><th>node</th>"
                      "<th>invoked</th><th>completed</th></tr>"
                      + "".join(_op_row(op, focus, seconds) for op in named) + "</table>")
-    if n < DRAWN_ANOMALIES and named:
+    if drawn_here and named:
         if anomaly.key not in indexed:
             indexed[anomaly.key] = KeyOps(by_key.get(anomaly.key, []))
         drawn = draw(Timeline(indexed[anomaly.key], focus.named, windows, focus.numbered,
