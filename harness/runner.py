@@ -59,8 +59,8 @@ class Runner:
 
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
-                 on_event: Callable[[Event], None] | None = None,
-                 make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
+                 make_backend: Callable[[ClusterSpec], Backend] | None = None,
+                 on_event: Callable[[Event], None] | None = None) -> None:
         self.config = config
         self.system = config.make_system()
         self.make_backend = make_backend or (
