@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from checkers.api import CHECKERS, check
+from checkers.api import CHECKERS, Report, check
 from checkers.errors import HistoryError
 from checkers.exits import EXIT_BAD_INPUT, exit_code, worst
 from checkers.formats import FORMAT_MODELS, FORMAT_MODULES, RUN_HISTORY, detect_format, load_history
+from checkers.history import History
 from checkers.models import MODELS
 from checkers.render import print_report
 
@@ -51,16 +53,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+# Called with each history checked and its report (what `quorumlab check --report` draws).
+Checked = Callable[[Path, str, History, Report], None]
+
+
+def run(args: argparse.Namespace, on_checked: Checked | None = None) -> int:
     try:
         files = expand_paths(args.paths)
     except HistoryError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
-    return worst([_check_one(file, args) for file in files])
+    return worst([_check_one(file, args, on_checked) for file in files])
 
 
-def _check_one(file: Path, args: argparse.Namespace) -> int:
+def _check_one(file: Path, args: argparse.Namespace, on_checked: Checked | None) -> int:
     try:
         name = detect_format(file) if args.format == "auto" else args.format
         history = load_history(file, name)
@@ -74,6 +80,8 @@ def _check_one(file: Path, args: argparse.Namespace) -> int:
             _print_json({"path": str(file), "verdict": None, "error": str(exc)})
         _error(str(exc))
         return EXIT_BAD_INPUT
+    if on_checked is not None:
+        on_checked(file, name, history, report)
     if args.json:
         _print_json(report.to_dict())
     else:

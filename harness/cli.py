@@ -13,14 +13,16 @@ import sys
 from importlib import import_module
 
 from checkers.cli_parser import OneLineErrorParser
+from harness.version import quorumlab_version
 
 SUBCOMMAND_MODULES = {
     "run": "harness.run_command",
     "matrix": "harness.matrix_command",
-    "check": "checkers.cli",
+    "check": "harness.check_command",
     "image": "harness.image_command",
     "cleanup": "harness.cleanup_command",
     "systems": "harness.systems_command",
+    "serve": "harness.serve_command",
 }
 
 
@@ -30,6 +32,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="quorumlab",
         description="Consistency tests for leaderless quorum replication.",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"quorumlab {quorumlab_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in SUBCOMMAND_MODULES.items():
         if command in (None, name):

@@ -25,7 +25,7 @@ import orjson
 
 from checkers.formats import load_history
 from checkers.history import pair_ops
-from harness.plots import fault_windows
+from harness.fault_log import fault_windows, merged_spans
 from nemesis.kinds import DEFAULT_NEMESIS
 
 
@@ -129,12 +129,7 @@ def _first_anomaly(anomalous_ops: list[list[int]], done_at: dict[int, int | None
 
 def _rate_in(times: Sequence[float], windows: list[tuple[float, float]]) -> float | None:
     """Events per second inside the union of the windows (None without windows)."""
-    merged: list[list[float]] = []
-    for start, stop in sorted(windows):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], stop)
-        else:
-            merged.append([start, stop])
+    merged = merged_spans(windows)
     covered = sum(stop - start for start, stop in merged)
     if covered <= 0:
         return None

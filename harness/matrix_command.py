@@ -100,13 +100,14 @@ def matrix_command(args: argparse.Namespace) -> int:
         sys.stderr.write("quorumlab matrix: error: no Docker daemon answers\n")
         return EXIT_HARNESS_FAILURE
     console = Console(stderr=True, highlight=False)
-    quiet = Console(stderr=True, quiet=True)
     summaries: list[RowSummary] = []
     interrupted = False
     for row, row_configs in zip(rows, configs, strict=True):
         measures = []
         for j, config in enumerate(row_configs):
-            outcome = run_one(config, backend, quiet)
+            outcome = run_one(config, backend, console, lines=False,
+                              label=f"{row.name} run {j + 1}/{len(row_configs)} "
+                                    f"(row {rows.index(row) + 1}/{len(rows)})")
             if outcome.exit_code == EXIT_INTERRUPTED:
                 interrupted = True
                 break

@@ -9,6 +9,8 @@ from checkers.api import Report
 from checkers.exits import EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, exit_code
 from checkers.result import Verdict
 from harness.run_folder import RunFolder
+from harness.run_stats import RunStats
+from harness.version import quorumlab_version
 
 
 @dataclass
@@ -23,6 +25,7 @@ class RunOutcome:
     report: Report | None = None
     phases: dict[str, float] = field(default_factory=dict)
     system_stats: dict[str, Any] | None = None  # the system client's traffic, if it counts it
+    stats: RunStats | None = None  # counts, latency, availability (a checked history's)
 
     @property
     def exit_code(self) -> int:
@@ -36,10 +39,12 @@ class RunOutcome:
         """The content of results.json."""
         return {
             "run_id": self.run_id,
+            "quorumlab_version": quorumlab_version(),
             "valid": self.verdict,
             "incomplete": self.incomplete,
             "error": self.error,
             "phases": self.phases,
             "system": self.system_stats,
+            "statistics": self.stats.to_dict() if self.stats is not None else None,
             "checkers": self.report.to_dict() if self.report is not None else None,
         }

@@ -5,44 +5,15 @@ Drawn from the history alone (any history.jsonl, also one re-checked later).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # the object API needs no display or pyplot state
 
-from checkers.history import NEMESIS, Event, Op, pair_ops
-from nemesis.kinds import KINDS
+from checkers.history import Event, Op, pair_ops
+from harness.fault_log import FAULT_COLOURS, Window, fault_windows, run_end
 
-# What each nemesis event opens or closes, and its colour: from the fault kinds.
-FAULT_STARTS = {kind.events[0]: kind.label for kind in KINDS.values()}
-FAULT_STOPS = {kind.events[1]: kind.label for kind in KINDS.values()}
-FAULT_COLOURS = {kind.label: kind.colour for kind in KINDS.values()}
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
-
-Window = tuple[float, float, str]  # (start s, stop s, label) of one fault
-
-
-def run_end(events: list[Event]) -> float:
-    """Seconds from the start to the last event (where an unhealed fault ends)."""
-    return max(event.time for event in events) / 1e9
-
-
-def fault_windows(events: Iterable[Event], end: float) -> list[Window]:
-    """(start s, stop s, label) of every fault, from the nemesis's events."""
-    opened: dict[str, float] = {}
-    windows = []
-    for event in events:
-        if event.process != NEMESIS:
-            continue
-        seconds = event.time / 1e9
-        if event.f in FAULT_STARTS:
-            opened.setdefault(FAULT_STARTS[event.f], seconds)
-        elif event.f in FAULT_STOPS and FAULT_STOPS[event.f] in opened:
-            kind = FAULT_STOPS[event.f]
-            windows.append((opened.pop(kind), seconds, kind))
-    windows.extend((start, end, kind) for kind, start in opened.items())
-    return sorted(windows)
 
 
 def _shade(axes: Axes, windows: list[Window]) -> None:

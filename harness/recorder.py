@@ -8,6 +8,7 @@ interrupted still leaves every event recorded up to that moment.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from checkers.history import Event
 class Recorder:
     """Stamps events with test-relative times and hands them to the writer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_event: Callable[[Event], None] | None = None) -> None:
         self.path = path
+        self.on_event = on_event  # sees each event once it is on disk (live progress)
         self._writer = HistoryWriter(path)
         self._start = time.monotonic_ns()
         self.count = 0
@@ -45,7 +47,10 @@ class Recorder:
             if value is not None:
                 event[name] = value
         self.count += 1
-        return self._writer.append(event)
+        written = self._writer.append(event)
+        if self.on_event is not None:
+            self.on_event(written)
+        return written
 
     def close(self) -> None:
         self._writer.close()

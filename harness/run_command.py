@@ -22,11 +22,13 @@ from rich.console import Console
 from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, worst
 from harness.backends import docker_available
 from harness.config import ConfigError, RunConfig
+from harness.live import LiveProgress
 from harness.outcome import RunOutcome
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
 from harness.summary import print_summary
 from harness.systems.base import parse_system_opts
+from harness.version import quorumlab_version
 from nemesis.faults import TARGET_CHOICES
 from nemesis.kinds import DEFAULT_NEMESIS, check_capabilities, nemesis_help, parse_nemesis
 
@@ -224,13 +226,21 @@ def choose_backend(config: RunConfig) -> str | None:
 
 
 
-def run_one(config: RunConfig, backend: str, console: Console) -> RunOutcome:
-    """Run one test with SIGINT/SIGTERM turned into an orderly teardown."""
+def run_one(config: RunConfig, backend: str, console: Console, label: str | None = None,
+            lines: bool = True) -> RunOutcome:
+    """Run one test with SIGINT/SIGTERM turned into an orderly teardown, showing its
+    progress live on a terminal; ``lines``: also its phases (and, off a terminal,
+    progress lines)."""
     folder = create_run_folder(Path(config.store_dir), config.name)
-    runner = Runner(config, folder, backend,
-                    progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"))
-    with harness_log(folder.path / "harness.log"):
-        return asyncio.run(_run_interruptibly(runner))
+    if lines:
+        console.print(f"quorumlab {quorumlab_version()}: {label or config.name}, seed "
+                      f"{config.seed}, {config.system} on the {backend} backend, "
+                      f"{config.time_limit:g} s -> {folder.path}", highlight=False,
+                      soft_wrap=True)
+    with LiveProgress(console, config.time_limit, label or config.name, lines=lines) as live:
+        runner = Runner(config, folder, backend, progress=live.phase, on_event=live.observe)
+        with harness_log(folder.path / "harness.log"):
+            return asyncio.run(_run_interruptibly(runner))
 
 
 @contextlib.contextmanager

@@ -22,10 +22,13 @@ from checkers.history import NEMESIS, Event
 from harness.backends.base import Backend, ClusterSpec
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
+from harness.owner import Owner
 from harness.recorder import Recorder
 from harness.results import write_results
 from harness.run_folder import RunFolder
+from harness.run_stats import run_stats
 from harness.systems import SystemClient, SystemNotReady
+from harness.version import quorumlab_version
 from harness.workload import WorkloadPlan, key_names, run_workers
 from nemesis.driver import drive
 from nemesis.schedule import Schedule
@@ -56,7 +59,8 @@ class Runner:
 
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
-                 make_backend: Callable[[ClusterSpec], Backend] | None = None) -> None:
+                 make_backend: Callable[[ClusterSpec], Backend] | None = None,
+                 on_event: Callable[[Event], None] | None = None) -> None:
         self.config = config
         self.system = config.make_system()
         self.make_backend = make_backend or (
@@ -64,6 +68,7 @@ class Runner:
         self.folder = folder
         self.backend_name = backend_name
         self.progress = progress
+        self.on_event = on_event
         self.outcome = RunOutcome(folder=folder, run_id=f"ql-{uuid.uuid4().hex[:10]}")
         self.interrupted = False
         self._phases: asyncio.Task[None] | None = None
@@ -84,8 +89,10 @@ class Runner:
         spec = cluster_spec(config, self.folder, self.outcome.run_id, self.backend_name)
         self.folder.write_json("config.json", {"config": config.to_dict(),
                                                "backend": self.backend_name,
-                                               "run_id": self.outcome.run_id})
-        recorder = Recorder(self.folder.history)
+                                               "run_id": self.outcome.run_id,
+                                               "quorumlab_version": quorumlab_version(),
+                                               "owner": Owner.current().to_label()})
+        recorder = Recorder(self.folder.history, self.on_event)
         backend = self.make_backend(spec)
         self._phases = asyncio.create_task(self._run_phases(backend, recorder))
         if self.interrupted:
@@ -134,6 +141,7 @@ class Runner:
                                time_limit=max(10.0, self.config.time_limit))
                 self.outcome.verdict, self.outcome.report = report.verdict, report
                 self._phase("check", started)
+            self.outcome.stats = run_stats(history)
         except Exception as exc:  # keep the history and say what broke, in one line
             log.exception("checking failed")
             self.outcome.verdict = None

@@ -10,23 +10,26 @@ import pytest
 
 from checkers.history import FINAL, FINAL_READ, NEMESIS, QUIESCE
 from harness.config import RunConfig
+from harness.owner import Owner
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
+from harness.version import quorumlab_version
 from tests.harness.memory_cluster import MemoryBackend
 
 
-def make_runner(tmp_path: Path, holder: list, **changes) -> Runner:
+def make_runner(tmp_path: Path, holder: list, seen: list | None = None, **changes) -> Runner:
     config = RunConfig(time_limit=0.5, nodes=3, r=2, w=2, concurrency=4, keys=3,
                        nemesis=["kill", "partition-halves"], nemesis_interval=0.1,
                        quiesce_timeout=2, seed=3, **changes)
     config.validate()
     folder = create_run_folder(tmp_path, config.name)
+    seen = [] if seen is None else seen
 
     def make(spec):
         holder.append(MemoryBackend(spec))
         return holder[0]
 
-    return Runner(config, folder, "memory", make_backend=make)
+    return Runner(config, folder, "memory", make_backend=make, on_event=seen.append)
 
 
 def events(runner: Runner) -> list[dict]:
@@ -56,6 +59,18 @@ async def test_complete_run_records_workload_nemesis_and_final_phase(tmp_path: P
     assert set(results["phases"]) >= {"setup", "workload", "heal", "final"}
     config = orjson.loads((runner.folder.path / "config.json").read_bytes())
     assert config["config"]["seed"] == 3
+    assert config["quorumlab_version"] == results["quorumlab_version"] == quorumlab_version()
+    assert Owner.from_label(config["owner"]) == Owner.current(), "the run's owner: this process"
+    availability = results["statistics"]["availability"]
+    assert availability["overall"]["ops"] == sum(
+        1 for e in history if isinstance(e["process"], int) and e["type"] == "invoke")
+
+
+async def test_every_recorded_event_is_shown_to_the_live_progress(tmp_path: Path) -> None:
+    seen: list = []
+    runner = make_runner(tmp_path, [], seen)
+    await runner.run()
+    assert [event.index for event in seen] == [e["index"] for e in events(runner)]
 
 
 @pytest.mark.parametrize("stop", ["cancel the task", "interrupt (what SIGINT does)"])
