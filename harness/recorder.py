@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.formats.jsonl import HistoryWriter
-from checkers.history import Event
+from checkers.history import NEMESIS, Event
 
 
 class Recorder:
@@ -23,6 +23,8 @@ class Recorder:
         self._writer = HistoryWriter(path)
         self._start = time.monotonic_ns()
         self.count = 0
+        self.last_process = -1  # the highest client process so far: the next op's is above
+
 
     def start_clock(self) -> None:
         """Make now time zero: the test starts when the workload does, not
@@ -45,7 +47,13 @@ class Recorder:
             if value is not None:
                 event[name] = value
         self.count += 1
+        if isinstance(process, int):
+            self.last_process = max(self.last_process, process)
         return self._writer.append(event)
+
+    def record_nemesis(self, f: str, value: dict[str, Any]) -> Event:
+        """A fault event, as the nemesis driver records it (``nemesis.driver.Record``)."""
+        return self.record(NEMESIS, "info", f, value=value)
 
     def close(self) -> None:
         self._writer.close()

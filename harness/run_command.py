@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 from rich.console import Console
@@ -46,41 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Start a cluster, drive it with concurrent reads and writes while a "
                     "nemesis injects faults, then check the history.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cluster = p.add_argument_group("cluster")
-    cluster.add_argument("--system", default=defaults.system, metavar="NAME",
-                         help="the system under test (default %(default)s; "
-                              "`quorumlab systems` lists them with their options)")
-    cluster.add_argument("--system-opt", action="append", default=[], metavar="KEY=VALUE",
-                         help="an option of the system (repeatable)")
-    cluster.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
-                         help="where nodes run: docker containers or local processes "
-                              "(auto: docker when a daemon answers, else local)")
-    cluster.add_argument("--nodes", type=int, default=defaults.nodes,
-                         help="number of replica nodes (default %(default)s)")
-    cluster.add_argument("--n", type=int, default=None,
-                         help="replicas per key (default: every node)")
-    cluster.add_argument("--r", type=int, default=defaults.r,
-                         help="read quorum (default %(default)s)")
-    cluster.add_argument("--w", type=int, default=defaults.w,
-                         help="write quorum (default %(default)s)")
-    cluster.add_argument("--allow-weak-quorum", action="store_true",
-                         help="allow r + w <= n (not a quorum system: expect anomalies)")
-    cluster.add_argument("--replica-bug", action="append", default=[], metavar="NAME",
-                         help="switch on a bug of the reference replica on every node "
-                              "(repeatable; see `python -m replica --help`)")
-    cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
-                         help="start a third-party replica instead: a command template "
-                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}, each "
-                              "filled in as one word, run without a shell "
-                              "(run on this host: the local backend)")
-    cluster.add_argument("--anti-entropy-interval", type=float,
-                         default=defaults.anti_entropy_interval,
-                         help="seconds between a reference node's digest exchanges "
-                              "(default %(default)s)")
+    add_cluster_options(p)
     work = p.add_argument_group("workload")
-    work.add_argument("--mode", choices=["coordinator", "client"], default=defaults.mode,
-                      help="coordinator: a node fans out each op; client: the client fans "
-                           "out from its home node's position (default %(default)s)")
     work.add_argument("--concurrency", type=int, default=defaults.concurrency,
                       help="concurrent client workers (default %(default)s)")
     work.add_argument("--keys", type=int, default=defaults.keys,
@@ -125,6 +93,46 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_command)
 
 
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    """The options that make a cluster (`run`, and `cluster up` for one that outlives
+    its command); cluster_settings() reads them back."""
+    defaults = RunConfig()
+    cluster = p.add_argument_group("cluster")
+    cluster.add_argument("--system", default=defaults.system, metavar="NAME",
+                         help="the system under test (default %(default)s; "
+                              "`quorumlab systems` lists them with their options)")
+    cluster.add_argument("--system-opt", action="append", default=[], metavar="KEY=VALUE",
+                         help="an option of the system (repeatable)")
+    cluster.add_argument("--backend", choices=["auto", "local", "docker"], default="auto",
+                         help="where nodes run: docker containers or local processes "
+                              "(auto: docker when a daemon answers, else local)")
+    cluster.add_argument("--nodes", type=int, default=defaults.nodes,
+                         help="number of replica nodes (default %(default)s)")
+    cluster.add_argument("--n", type=int, default=None,
+                         help="replicas per key (default: every node)")
+    cluster.add_argument("--r", type=int, default=defaults.r,
+                         help="read quorum (default %(default)s)")
+    cluster.add_argument("--w", type=int, default=defaults.w,
+                         help="write quorum (default %(default)s)")
+    cluster.add_argument("--allow-weak-quorum", action="store_true",
+                         help="allow r + w <= n (not a quorum system: expect anomalies)")
+    cluster.add_argument("--replica-bug", action="append", default=[], metavar="NAME",
+                         help="switch on a bug of the reference replica on every node "
+                              "(repeatable; see `python -m replica --help`)")
+    cluster.add_argument("--replica-cmd", metavar="TEMPLATE",
+                         help="start a third-party replica instead: a command template "
+                              "with {id} {listen} {peers} {data_dir} {n} {r} {w}, each "
+                              "filled in as one word, run without a shell "
+                              "(run on this host: the local backend)")
+    cluster.add_argument("--anti-entropy-interval", type=float,
+                         default=defaults.anti_entropy_interval,
+                         help="seconds between a reference node's digest exchanges "
+                              "(default %(default)s)")
+    cluster.add_argument("--mode", choices=["coordinator", "client"], default=defaults.mode,
+                      help="coordinator: a node fans out each op; client: the client fans "
+                           "out from its home node's position (default %(default)s)")
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build and validate the RunConfig; ConfigError/ValueError for bad values."""
     if args.replay is not None:
@@ -132,21 +140,32 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if args.backend != "auto":
             config.backend = args.backend
         return config
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    seed = args.seed if args.seed is not None else random_seed()
     config = RunConfig(
-        name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
-        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
-        mode=args.mode, concurrency=args.concurrency, keys=args.keys, rate=args.rate,
+        **cluster_settings(args), concurrency=args.concurrency, keys=args.keys, rate=args.rate,
         read_ratio=args.read_ratio, cas_ratio=args.cas_ratio, time_limit=args.time_limit,
         op_timeout=args.op_timeout,
         nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
-        nemesis_targets=args.nemesis_targets, seed=seed, replica_bugs=args.replica_bug,
-        replica_cmd=args.replica_cmd, allow_weak_quorum=args.allow_weak_quorum,
-        anti_entropy_interval=args.anti_entropy_interval,
+        nemesis_targets=args.nemesis_targets, seed=seed,
         quiesce_timeout=args.quiesce_timeout, test_count=args.test_count,
         store_dir=args.store_dir)
     config.validate()
     return config
+
+
+def cluster_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The RunConfig fields that add_cluster_options() gave `args` (and the name)."""
+    return dict(
+        name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
+        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
+        mode=args.mode, replica_bugs=args.replica_bug, replica_cmd=args.replica_cmd,
+        allow_weak_quorum=args.allow_weak_quorum,
+        anti_entropy_interval=args.anti_entropy_interval)
+
+
+def random_seed() -> int:
+    """A seed for a plan nobody gave one (recorded, so the plan can be replayed)."""
+    return int.from_bytes(os.urandom(4), "big")
 
 
 def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
