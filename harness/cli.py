@@ -21,6 +21,10 @@ SUBCOMMAND_MODULES = {
     "image": "harness.image_command",
     "cleanup": "harness.cleanup_command",
     "systems": "harness.systems_command",
+    "cluster": "harness.cluster_command",
+    "fault": "harness.fault_command",
+    "kv": "harness.kv_command",
+    "load": "harness.load_command",
 }
 
 

@@ -23,8 +23,6 @@ class Recorder:
         self._writer = HistoryWriter(path)
         self._start = time.monotonic_ns()
         self.count = 0
-        self.last_process = -1  # the highest client process so far: the next op's is above
-
 
     def start_clock(self) -> None:
         """Make now time zero: the test starts when the workload does, not
@@ -47,8 +45,6 @@ class Recorder:
             if value is not None:
                 event[name] = value
         self.count += 1
-        if isinstance(process, int):
-            self.last_process = max(self.last_process, process)
         return self._writer.append(event)
 
     def record_nemesis(self, f: str, value: dict[str, Any]) -> Event:

@@ -244,17 +244,18 @@ def workload_plan(config: RunConfig, keys: Sequence[str], first_process: int = 0
 
 
 async def drive_workload(plan: WorkloadPlan, backend: Backend, client: SystemClient,
-                         recorder: Recorder, time_limit: float,
-                         schedule: Schedule | None) -> None:
+                         recorder: Recorder, time_limit: float, schedule: Schedule | None,
+                         clock: Callable[[], float] | None = None) -> None:
     """The workers and, with a schedule, the nemesis, for ``time_limit`` seconds
     (less when one of them fails: HarnessError). A run's middle phase, and what
     `quorumlab load` drives against a live cluster; the nemesis heals what it
-    started before this returns."""
+    started before this returns. ``clock`` is what the schedule's times count
+    from (default: the history's clock, which a run starts here)."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(run_workers(plan, client, client.homes(), recorder, stop))]
     if schedule is not None:
         tasks.append(asyncio.create_task(drive(
-            backend, schedule, recorder.record_nemesis, stop, recorder.elapsed)))
+            backend, schedule, recorder.record_nemesis, stop, clock or recorder.elapsed)))
     try:
         await _until_time_or_failure(time_limit, tasks)
     finally:

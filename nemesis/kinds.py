@@ -333,7 +333,8 @@ class ClockSkew(FaultKind):
     capability = ClockControl
     events = ("skew-clock", "reset-clock")
     label, colour = "clock", "tab:cyan"
-    usage = "[NODE OFFSET ...], e.g. n1 +30s n2 -500ms  (default: random nodes and offsets)"
+    usage = ("[NODE OFFSET ...], e.g. n1 +30s; a negative one after --: -- n1 -500ms  "
+             "(default: random nodes and offsets)")
 
     def by_hand(self, nodes: Sequence[str], words: Sequence[str],
                 rng: random.Random) -> Fault:
