@@ -16,14 +16,24 @@ def fault_text(value: dict[str, Any]) -> str:
     n1,n2 | n3 (n3 drops n1,n2; ...)", "delay 50ms ±0ms, 0% loss", "clock-skew n1 +30s"."""
     kind, nodes = value["kind"], ",".join(value.get("nodes", []))
     if "grudge" in value:
-        cuts = "; ".join(f"{a} drops {','.join(b)}" for a, b in value["grudge"].items())
-        return f"{kind} ({cuts})"
+        return f"{kind} {grudge_text(value['grudge'])}"
     if "delay_ms" in value:
         return (f"{kind} {value['delay_ms']:g}ms ±{value['jitter_ms']:g}ms, "
                 f"{value['loss']:.0%} loss")
     if "offsets_s" in value:
         return f"{kind} " + " ".join(f"{node} {s:+g}s" for node, s in value["offsets_s"].items())
     return f"{kind} {nodes}"
+
+
+def grudge_text(grudge: dict[str, list[str]]) -> str:
+    """Components when the grudge is one ("n3 | n1,n2,n4,n5"), else who drops whom."""
+    groups: dict[frozenset[str], list[str]] = {}
+    for node, dropped in grudge.items():
+        groups.setdefault(frozenset(dropped), []).append(node)
+    everyone = set(grudge)
+    if all(dropped == everyone - set(members) for dropped, members in groups.items()):
+        return " | ".join(",".join(sorted(members)) for members in sorted(groups.values()))
+    return "(" + "; ".join(f"{a} drops {','.join(b)}" for a, b in grudge.items()) + ")"
 
 
 def check_text(value: dict[str, Any]) -> str:
@@ -35,8 +45,10 @@ def check_text(value: dict[str, Any]) -> str:
 
 def op_text(event: dict[str, Any]) -> str:
     """A completed kv op: "ok  k1 = "a"  version [1,"n:n1:1"]  (read at n1, #12)"."""
-    arrow = "=" if event["f"] == "read" else "<-"
-    line = f"{event['type']:<4}  {event['key']} {arrow} {json_text(event.get('value'))}"
+    read = event["f"] == "read"
+    line = f"{event['type']:<4}  {event['key']}"
+    if not read or event["type"] == "ok":  # a failed read returned nothing
+        line += f" {'=' if read else '<-'} {json_text(event.get('value'))}"
     if event.get("version") is not None:
         line += f"  version {json_text(event['version'])}"
     line += f"  ({event['f']} at {event.get('node')}, #{event['index']})"
