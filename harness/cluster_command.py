@@ -26,7 +26,13 @@ from rich.console import Console
 from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
 from harness.config import RunConfig
 from harness.owner import Owner
-from harness.run_command import add_cluster_options, choose_backend, cluster_settings, random_seed
+from harness.run_command import (
+    NO_DOCKER,
+    add_cluster_options,
+    choose_backend,
+    cluster_settings,
+    random_seed,
+)
 from harness.run_folder import create_run_folder
 from harness.session.control import add_lookup_options, call, live, lookup, session_command
 from harness.session.display import counts_text, fault_text
@@ -108,8 +114,7 @@ def up(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     backend = choose_backend(config)
     if backend is None:
-        sys.stderr.write("quorumlab cluster up: error: no Docker daemon answers (check "
-                         "DOCKER_HOST or start dockerd), or use --backend local\n")
+        sys.stderr.write(f"quorumlab cluster up: error: {NO_DOCKER}\n")
         return EXIT_HARNESS_FAILURE
     folder = create_run_folder(store, config.name)
     run_id = f"ql-{uuid.uuid4().hex[:10]}"

@@ -17,36 +17,20 @@ from typing import Any
 from rich.console import Console
 
 from checkers.exits import EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED
-from harness.config import RunConfig
+from harness.run_command import add_load_options, add_nemesis_options
 from harness.session.control import add_lookup_options, call, live, lookup, session_command, stream
 from harness.session.state import SessionState
-from nemesis.faults import TARGET_CHOICES
-from nemesis.kinds import nemesis_help
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    defaults = RunConfig()
     p = subparsers.add_parser(
         "load", help="run the workload against a live cluster, with live counts",
         description="Concurrent reads and writes (as `quorumlab run` issues them) against "
                     "the live cluster, recorded in its history.",
         epilog="exit codes: 0 done, 254 bad arguments or no such cluster, 255 failure, "
                "130 interrupted (load stopped).")
-    p.add_argument("--time-limit", type=float, default=10.0,
-                   help="seconds of load (default %(default)s)")
-    p.add_argument("--concurrency", type=int, default=defaults.concurrency,
-                   help="concurrent client workers (default %(default)s)")
-    p.add_argument("--rate", type=float, default=defaults.rate,
-                   help="ops/s over all workers, 0 = unbounded (default %(default)s)")
-    p.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
-                   help="fraction of ops that are reads (default %(default)s)")
-    p.add_argument("--nemesis", default="none",
-                   help="faults during the load, as for `quorumlab run` ("
-                        + nemesis_help().replace("%", "%%") + "); default none")
-    p.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
-                   help="seconds between fault and heal (default %(default)s)")
-    p.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
-                   help="how many nodes a kill, pause or clock skew hits (default: random)")
+    add_load_options(p, time_limit=10.0)
+    add_nemesis_options(p, "none")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the workload and faults (default: the cluster's)")
     add_lookup_options(p)

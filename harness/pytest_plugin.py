@@ -24,8 +24,9 @@ failure names its seed), ``--quorumlab-store-dir DIR`` (default: pytest's temp
 folder) for where run folders go.
 
 The cluster is torn down even when pytest is killed outright (see
-harness/session/suite_cluster.py). Each run gets its own history. A cluster's later runs use keys of their own
-(``r2-k0``...), since what earlier runs wrote would be phantoms to a new history.
+harness/session/suite_cluster.py). Each run gets its own history. A cluster's
+later runs use keys of their own (``r2-k0``...), since what earlier runs wrote
+would be phantoms to a new history.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumlabCluster]:
     """A cluster for this test, torn down after it whatever happens."""
     from harness.config import ConfigError, RunConfig
-    from harness.run_command import choose_backend, random_seed
+    from harness.run_command import NO_DOCKER, choose_backend, random_seed
     from harness.session.suite_cluster import CLUSTER_FIELDS, QuorumlabCluster
 
     options = _cluster_options(request)
@@ -102,8 +103,7 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
                     f"backend, not {backend_option} (--quorumlab-backend)")
     backend = choose_backend(config)
     if backend is None:
-        pytest.fail("quorumlab_cluster: no Docker daemon answers (--quorumlab-backend docker)",
-                    pytrace=False)
+        pytest.fail(f"quorumlab_cluster: {NO_DOCKER} (--quorumlab-backend)", pytrace=False)
     stored = request.config.getoption("quorumlab_store_dir")
     store = Path(stored) if stored else tmp_path_factory.mktemp("quorumlab")
     cluster = QuorumlabCluster(config, backend, store)

@@ -39,6 +39,9 @@ Every run writes histories/<name>/<UTC timestamp>/ (config.json, history.jsonl,
 results.json, nodes/*.log) and points histories/<name>/latest at it.
 """
 
+NO_DOCKER = ("no Docker daemon answers (check DOCKER_HOST or start dockerd), "
+             "or use --backend local")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     defaults = RunConfig()
@@ -49,32 +52,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cluster_options(p)
     work = p.add_argument_group("workload")
-    work.add_argument("--concurrency", type=int, default=defaults.concurrency,
-                      help="concurrent client workers (default %(default)s)")
+    add_load_options(work, defaults.time_limit)
     work.add_argument("--keys", type=int, default=defaults.keys,
                       help="number of keys (default %(default)s)")
-    work.add_argument("--rate", type=float, default=defaults.rate,
-                      help="ops/s over all workers, 0 = unbounded (default %(default)s)")
-    work.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
-                      help="fraction of ops that are reads (default %(default)s)")
     work.add_argument("--cas-ratio", type=float, default=defaults.cas_ratio,
                       help="fraction of ops that are compare-and-sets, for systems with "
                            "cas (default %(default)s)")
-    work.add_argument("--time-limit", type=float, default=defaults.time_limit,
-                      help="seconds of workload (default %(default)s)")
     work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
                       help="client timeout per op, seconds (default %(default)s)")
     faults = p.add_argument_group("nemesis")
-    faults.add_argument("--nemesis", default="kill,partition-halves,partition-isolate,"
-                        "partition-ring,partition-bridge",
-                        help="comma list of fault kinds ("
-                             + nemesis_help().replace("%", "%%")
-                             + "); or all, or none (default %(default)s)")
-    faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
-                        help="seconds between fault and heal, jittered (default %(default)s)")
-    faults.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
-                        help="how many nodes a kill, pause or clock skew hits "
-                             "(default: random choice)")
+    add_nemesis_options(faults, "kill,partition-halves,partition-isolate,partition-ring,"
+                                "partition-bridge")
     faults.add_argument("--seed", type=int, default=None,
                         help="seed of the workload and fault schedule (default: random; "
                              "recorded in config.json)")
@@ -133,6 +121,34 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
                            "out from its home node's position (default %(default)s)")
 
 
+def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
+                     time_limit: float) -> None:
+    """How hard and how long the workers push (`run`, and `load` on a live cluster)."""
+    defaults = RunConfig()
+    group.add_argument("--concurrency", type=int, default=defaults.concurrency,
+                       help="concurrent client workers (default %(default)s)")
+    group.add_argument("--rate", type=float, default=defaults.rate,
+                       help="ops/s over all workers, 0 = unbounded (default %(default)s)")
+    group.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
+                       help="fraction of ops that are reads (default %(default)s)")
+    group.add_argument("--time-limit", type=float, default=time_limit,
+                       help="seconds of workload (default %(default)s)")
+
+
+def add_nemesis_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
+                        nemesis: str) -> None:
+    """The fault schedule (`run`, and `load` on a live cluster)."""
+    group.add_argument("--nemesis", default=nemesis,
+                       help="comma list of fault kinds ("
+                            + nemesis_help().replace("%", "%%")
+                            + "); or all, or none (default %(default)s)")
+    group.add_argument("--nemesis-interval", type=float, default=RunConfig().nemesis_interval,
+                       help="seconds between fault and heal, jittered (default %(default)s)")
+    group.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
+                       help="how many nodes a kill, pause or clock skew hits "
+                            "(default: random choice)")
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build and validate the RunConfig; ConfigError/ValueError for bad values."""
     if args.replay is not None:
@@ -187,8 +203,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     backend = choose_backend(config)
     if backend is None:
-        sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
-                         "or start dockerd), or use --backend local\n")
+        sys.stderr.write(f"quorumlab run: error: {NO_DOCKER}\n")
         return EXIT_HARNESS_FAILURE
     try:  # before any cluster starts: a fault the backend cannot cause is a bad option
         check_capabilities(config.nemesis, config.make_system().offered_capabilities(backend),
