@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 
 from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED
-from harness.config import ConfigError
 from harness.session.state import NoCluster, SessionState, find_cluster
 
 REQUEST_TIMEOUT_S = 120.0  # a heal waits up to a minute for nodes to serve again
@@ -125,7 +124,7 @@ def session_command(command: str) -> Callable[[Callable[[argparse.Namespace], in
         def run(args: argparse.Namespace) -> int:
             try:
                 return func(args)
-            except (NoCluster, Refused, ConfigError, ValueError) as exc:
+            except (NoCluster, Refused, ValueError) as exc:  # ConfigError is a ValueError
                 sys.stderr.write(f"quorumlab {command}: error: {exc}\n")
                 return EXIT_BAD_INPUT
             except Unreachable as exc:
