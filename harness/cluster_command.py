@@ -34,7 +34,14 @@ from harness.run_command import (
     random_seed,
 )
 from harness.run_folder import create_run_folder
-from harness.session.control import add_lookup_options, call, live, lookup, session_command
+from harness.session.control import (
+    Unreachable,
+    add_lookup_options,
+    call,
+    live,
+    lookup,
+    session_command,
+)
 from harness.session.display import counts_text, fault_text
 from harness.session.state import SessionState, find_cluster, register, unregister
 
@@ -197,8 +204,13 @@ def down(args: argparse.Namespace) -> int:
     state = lookup(args)
     store = Path(args.store_dir).resolve()
     if state.live():
-        call(state, "POST", "/down")
-        _wait_exit(state)
+        try:
+            call(state, "POST", "/down")
+        except Unreachable as exc:  # a stuck supervisor: it goes, and all it owns with it
+            sys.stderr.write(f"quorumlab cluster down: {exc}; stopping it\n")
+            _wait_exit(state, asked=False)
+        else:
+            _wait_exit(state, asked=True)
     elif state.backend == "docker":
         _sweep_docker(state.run_id)  # the reaper would too; do not make the user wait
     unregister(store, state.name)
@@ -210,11 +222,11 @@ def down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_exit(state: SessionState) -> None:
-    """Let the supervisor exit; a stuck one is terminated, then killed (it owns
-    everything, so everything goes with it)."""
+def _wait_exit(state: SessionState, asked: bool) -> None:
+    """Let the supervisor exit (``asked``: it was told to); a stuck one is
+    terminated, then killed (it owns everything, so everything goes with it)."""
     owner = Owner.from_label(state.owner or "")
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+    for sig in (None, signal.SIGTERM, signal.SIGKILL)[0 if asked else 1:]:
         if owner is None or not owner.alive():
             return
         if sig is not None:

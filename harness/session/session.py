@@ -62,6 +62,7 @@ class SessionRecorder(Recorder):
         self.last_worker = -1  # highest load process so far
         self.last_manual = MANUAL_PROCESSES - 1
         self.completions: Counter[tuple[str, str]] = Counter()  # (f, type) -> count
+        self.worker_totals: Counter[str] = Counter()  # type -> count, loads' ops only
         self.written: set[bytes] = set()  # every value written, canonically encoded
 
     def record(self, process: int | str, type_: str, f: str, **fields: Any) -> Event:
@@ -73,6 +74,8 @@ class SessionRecorder(Recorder):
                 self.written.add(canonical(value[1] if f == "cas" else value))
             elif type_ != "invoke":
                 self.completions[f, type_] += 1
+                if process < MANUAL_PROCESSES:
+                    self.worker_totals[type_] += 1
         return super().record(process, type_, f, **fields)
 
     def op_counts(self) -> dict[str, dict[str, int]]:
@@ -81,12 +84,6 @@ class SessionRecorder(Recorder):
         for (f, type_), n in sorted(self.completions.items()):
             counts.setdefault(f, {"ok": 0, "fail": 0, "info": 0})[type_] = n
         return counts
-
-    def totals(self) -> Counter[str]:
-        totals: Counter[str] = Counter()
-        for (_, type_), n in self.completions.items():
-            totals[type_] += n
-        return totals
 
 
 def canonical(value: Any) -> bytes:
@@ -116,6 +113,7 @@ class Session:
         self._load: asyncio.Task[None] | None = None
         self._load_started = 0.0
         self._closed = False
+        self._load_nemesis = False
 
     # faults
     async def fault(self, name: str, words: Sequence[str]) -> dict[str, Any]:
@@ -123,6 +121,9 @@ class Session:
         kind = KINDS.get(name)
         if kind is None:
             raise SessionError(f"unknown fault {name!r}; choose from {', '.join(KINDS)}, or heal")
+        if self._nemesis_running():
+            raise SessionError("a load's nemesis is running, and its heals would undo this "
+                               "fault: wait for the load, or stop it")
         try:
             self._check_capabilities([name])
             fault = kind.by_hand(self.cluster.nodes, words, self.rng)
@@ -233,6 +234,10 @@ class Session:
             raise SessionError(str(exc)) from None
         schedule = None
         if config.nemesis:
+            if self.active:
+                raise SessionError("faults applied by hand are in effect, and the nemesis's "
+                                   "heals would undo them: `quorumlab fault heal` first, or "
+                                   "load with --nemesis none")
             try:
                 self._check_capabilities(config.nemesis)
             except ValueError as exc:
@@ -240,11 +245,11 @@ class Session:
             schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,
                                 config.seed, config.nemesis_targets)
         plan = workload_plan(config, key_names(config.keys), self.recorder.last_worker + 1)
-        before = self.recorder.totals()
+        before = self.recorder.worker_totals.copy()
         self._load_started = time.monotonic()
 
         async def counts() -> dict[str, Any]:
-            now = self.recorder.totals()
+            now = self.recorder.worker_totals
             return {"elapsed": round(time.monotonic() - self._load_started, 1),
                     "time_limit": config.time_limit,
                     **{t: now[t] - before[t] for t in ("ok", "fail", "info")}}
@@ -257,6 +262,7 @@ class Session:
         # The schedule's times count from the load's start, the history's clock
         # from the session's.
         offset = self.recorder.elapsed()
+        self._load_nemesis = schedule is not None
         self._load = asyncio.create_task(drive_workload(
             plan, self.cluster.backend, self.cluster.client, self.recorder, config.time_limit,
             schedule, clock=lambda: self.recorder.elapsed() - offset))
@@ -271,6 +277,9 @@ class Session:
         finally:
             ticker.cancel()
         return {**await counts(), "error": error}
+
+    def _nemesis_running(self) -> bool:
+        return self._load is not None and not self._load.done() and self._load_nemesis
 
     async def stop_load(self) -> bool:
         """Stop a running load (its workers finish their op; its nemesis heals)."""

@@ -57,6 +57,9 @@ def test_a_session_from_up_to_down(tmp_path: Path) -> None:
     assert [f["kind"] for f in answer["faults"]] == ["partition-isolate", "kill"]
     assert answer["ops"]["write"]["ok"] == 1 and answer["ops"]["read"]["fail"] == 1
 
+    refused = quorumlab(store, "load", "--time-limit", "1", "--nemesis", "kill")
+    assert refused.returncode == 254 and "fault heal` first" in refused.stderr
+
     healed = quorumlab(store, "fault", "heal")
     assert healed.returncode == 0, healed.stderr
     assert "partition-isolate" in healed.stdout and "kill n2" in healed.stdout
@@ -64,7 +67,8 @@ def test_a_session_from_up_to_down(tmp_path: Path) -> None:
     assert get.returncode == 0, get.stdout + get.stderr
     assert get.stdout.startswith('ok    k1 = "hello"')
 
-    load = quorumlab(store, "load", "--time-limit", "2", "--concurrency", "4")
+    load = quorumlab(store, "load", "--time-limit", "3", "--concurrency", "4",
+                     "--nemesis", "partition-halves", "--nemesis-interval", "0.5")
     assert load.returncode == 0, load.stderr
     assert "load done" in load.stdout
     check = quorumlab(store, "cluster", "check")
@@ -76,7 +80,9 @@ def test_a_session_from_up_to_down(tmp_path: Path) -> None:
     events = _history(folder)
     nemesis = [e["f"] for e in events if e["process"] == "nemesis"]
     # heal undoes faults in the reverse order of their application
-    assert nemesis == ["start-partition", "check-fault", "kill", "start", "stop-partition"]
+    assert nemesis[:5] == ["start-partition", "check-fault", "kill", "start", "stop-partition"]
+    assert "start-partition" in nemesis[5:], "the load's nemesis is in the history too"
+    assert nemesis[-1] == "stop-partition", "and it healed what it started"
     workers = {e["process"] for e in events if isinstance(e["process"], int)
                and e["process"] < 1_000_000}
     assert workers, "the load's ops are in the session's history"
