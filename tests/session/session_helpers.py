@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.integration.run_helpers import REPO, quorumlab_env
@@ -31,3 +34,15 @@ def processes_mentioning(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             pids.append(int(entry.name))
     return pids
+
+
+@contextlib.contextmanager
+def supervisors_stopped(store: Path) -> Iterator[None]:
+    """Whatever the test asserts, no supervisor it started outlives it (SIGTERM makes
+    one tear its cluster down)."""
+    try:
+        yield
+    finally:
+        for pid in processes_mentioning(f"harness.session.supervisor {store}"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
