@@ -23,6 +23,10 @@ SUBCOMMAND_MODULES = {
     "cleanup": "harness.cleanup_command",
     "systems": "harness.systems_command",
     "serve": "harness.serve_command",
+    "cluster": "harness.cluster_command",
+    "fault": "harness.fault_command",
+    "kv": "harness.kv_command",
+    "load": "harness.load_command",
 }
 
 

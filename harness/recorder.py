@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.formats.jsonl import HistoryWriter
-from checkers.history import Event
+from checkers.history import NEMESIS, Event
 
 
 class Recorder:
@@ -51,6 +51,10 @@ class Recorder:
         if self.on_event is not None:
             self.on_event(written)
         return written
+
+    def record_nemesis(self, f: str, value: dict[str, Any]) -> Event:
+        """A fault event, as the nemesis driver records it (``nemesis.driver.Record``)."""
+        return self.record(NEMESIS, "info", f, value=value)
 
     def close(self) -> None:
         self._writer.close()

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 from rich.console import Console
@@ -40,6 +41,9 @@ Every run writes histories/<name>/<UTC timestamp>/ (config.json, history.jsonl,
 results.json, nodes/*.log) and points histories/<name>/latest at it.
 """
 
+NO_DOCKER = ("no Docker daemon answers (check DOCKER_HOST or start dockerd), "
+             "or use --backend local")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     defaults = RunConfig()
@@ -48,6 +52,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Start a cluster, drive it with concurrent reads and writes while a "
                     "nemesis injects faults, then check the history.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_cluster_options(p)
+    work = p.add_argument_group("workload")
+    add_load_options(work, defaults.time_limit)
+    work.add_argument("--keys", type=int, default=defaults.keys,
+                      help="number of keys (default %(default)s)")
+    work.add_argument("--cas-ratio", type=float, default=defaults.cas_ratio,
+                      help="fraction of ops that are compare-and-sets, for systems with "
+                           "cas (default %(default)s)")
+    work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
+                      help="client timeout per op, seconds (default %(default)s)")
+    faults = p.add_argument_group("nemesis")
+    add_nemesis_options(faults, DEFAULT_NEMESIS)
+    faults.add_argument("--seed", type=int, default=None,
+                        help="seed of the workload and fault schedule (default: random; "
+                             "recorded in config.json)")
+    out = p.add_argument_group("output")
+    out.add_argument("--test-count", type=int, default=defaults.test_count,
+                     help="run the test this many times (default %(default)s)")
+    out.add_argument("--name", default=defaults.name, help="test name (default %(default)s)")
+    out.add_argument("--store-dir", default=defaults.store_dir,
+                     help="where run folders go (default %(default)s)")
+    out.add_argument("--quiesce-timeout", type=float, default=defaults.quiesce_timeout,
+                     help="max seconds to wait for replicas to converge (default %(default)s)")
+    out.add_argument("--replay", metavar="RUN", type=Path,
+                     help="run the plan of an earlier run again (its folder or config.json): "
+                          "every option and the seed come from there; other options are "
+                          "ignored except --backend, --store-dir and --test-count")
+    p.set_defaults(func=run_command)
+
+
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    """The options that make a cluster (`run`, and `cluster up` for one that outlives
+    its command); cluster_settings() reads them back."""
+    defaults = RunConfig()
     cluster = p.add_argument_group("cluster")
     cluster.add_argument("--system", default=defaults.system, metavar="NAME",
                          help="the system under test (default %(default)s; "
@@ -79,52 +117,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                          default=defaults.anti_entropy_interval,
                          help="seconds between a reference node's digest exchanges "
                               "(default %(default)s)")
-    work = p.add_argument_group("workload")
-    work.add_argument("--mode", choices=["coordinator", "client"], default=defaults.mode,
+    cluster.add_argument("--mode", choices=["coordinator", "client"], default=defaults.mode,
                       help="coordinator: a node fans out each op; client: the client fans "
                            "out from its home node's position (default %(default)s)")
-    work.add_argument("--concurrency", type=int, default=defaults.concurrency,
-                      help="concurrent client workers (default %(default)s)")
-    work.add_argument("--keys", type=int, default=defaults.keys,
-                      help="number of keys (default %(default)s)")
-    work.add_argument("--rate", type=float, default=defaults.rate,
-                      help="ops/s over all workers, 0 = unbounded (default %(default)s)")
-    work.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
-                      help="fraction of ops that are reads (default %(default)s)")
-    work.add_argument("--cas-ratio", type=float, default=defaults.cas_ratio,
-                      help="fraction of ops that are compare-and-sets, for systems with "
-                           "cas (default %(default)s)")
-    work.add_argument("--time-limit", type=float, default=defaults.time_limit,
-                      help="seconds of workload (default %(default)s)")
-    work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
-                      help="client timeout per op, seconds (default %(default)s)")
-    faults = p.add_argument_group("nemesis")
-    faults.add_argument("--nemesis", default=DEFAULT_NEMESIS,
-                        help="comma list of fault kinds ("
-                             + nemesis_help().replace("%", "%%")
-                             + "); or all, or none (default %(default)s)")
-    faults.add_argument("--nemesis-interval", type=float, default=defaults.nemesis_interval,
-                        help="mean seconds a fault lasts, jittered; heals last half as long "
-                        "(default %(default)s)")
-    faults.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
-                        help="how many nodes a kill, pause or clock skew hits "
-                             "(default: random choice)")
-    faults.add_argument("--seed", type=int, default=None,
-                        help="seed of the workload and fault schedule (default: random; "
-                             "recorded in config.json)")
-    out = p.add_argument_group("output")
-    out.add_argument("--test-count", type=int, default=defaults.test_count,
-                     help="run the test this many times (default %(default)s)")
-    out.add_argument("--name", default=defaults.name, help="test name (default %(default)s)")
-    out.add_argument("--store-dir", default=defaults.store_dir,
-                     help="where run folders go (default %(default)s)")
-    out.add_argument("--quiesce-timeout", type=float, default=defaults.quiesce_timeout,
-                     help="max seconds to wait for replicas to converge (default %(default)s)")
-    out.add_argument("--replay", metavar="RUN", type=Path,
-                     help="run the plan of an earlier run again (its folder or config.json): "
-                          "every option and the seed come from there; other options are "
-                          "ignored except --backend, --store-dir and --test-count")
-    p.set_defaults(func=run_command)
+
+
+def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
+                     time_limit: float) -> None:
+    """How hard and how long the workers push (`run`, and `load` on a live cluster)."""
+    defaults = RunConfig()
+    group.add_argument("--concurrency", type=int, default=defaults.concurrency,
+                       help="concurrent client workers (default %(default)s)")
+    group.add_argument("--rate", type=float, default=defaults.rate,
+                       help="ops/s over all workers, 0 = unbounded (default %(default)s)")
+    group.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
+                       help="fraction of ops that are reads (default %(default)s)")
+    group.add_argument("--time-limit", type=float, default=time_limit,
+                       help="seconds of workload (default %(default)s)")
+
+
+def add_nemesis_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
+                        nemesis: str) -> None:
+    """The fault schedule (`run`, and `load` on a live cluster)."""
+    group.add_argument("--nemesis", default=nemesis,
+                       help="comma list of fault kinds ("
+                            + nemesis_help().replace("%", "%%")
+                            + "); or all, or none (default %(default)s)")
+    group.add_argument("--nemesis-interval", type=float, default=RunConfig().nemesis_interval,
+                       help="mean seconds a fault lasts, jittered; heals last half as long "
+                            "(default %(default)s)")
+    group.add_argument("--nemesis-targets", choices=TARGET_CHOICES,
+                       help="how many nodes a kill, pause or clock skew hits "
+                            "(default: random choice)")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -134,21 +158,32 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if args.backend != "auto":
             config.backend = args.backend
         return config
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    seed = args.seed if args.seed is not None else random_seed()
     config = RunConfig(
-        name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
-        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
-        mode=args.mode, concurrency=args.concurrency, keys=args.keys, rate=args.rate,
+        **cluster_settings(args), concurrency=args.concurrency, keys=args.keys, rate=args.rate,
         read_ratio=args.read_ratio, cas_ratio=args.cas_ratio, time_limit=args.time_limit,
         op_timeout=args.op_timeout,
         nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
-        nemesis_targets=args.nemesis_targets, seed=seed, replica_bugs=args.replica_bug,
-        replica_cmd=args.replica_cmd, allow_weak_quorum=args.allow_weak_quorum,
-        anti_entropy_interval=args.anti_entropy_interval,
+        nemesis_targets=args.nemesis_targets, seed=seed,
         quiesce_timeout=args.quiesce_timeout, test_count=args.test_count,
         store_dir=args.store_dir)
     config.validate()
     return config
+
+
+def cluster_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The RunConfig fields that add_cluster_options() gave `args` (and the name)."""
+    return dict(
+        name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
+        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
+        mode=args.mode, replica_bugs=args.replica_bug, replica_cmd=args.replica_cmd,
+        allow_weak_quorum=args.allow_weak_quorum,
+        anti_entropy_interval=args.anti_entropy_interval)
+
+
+def random_seed() -> int:
+    """A seed for a plan nobody gave one (recorded, so the plan can be replayed)."""
+    return int.from_bytes(os.urandom(4), "big")
 
 
 def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
@@ -170,8 +205,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     backend = choose_backend(config)
     if backend is None:
-        sys.stderr.write("quorumlab run: error: no Docker daemon answers (check DOCKER_HOST "
-                         "or start dockerd), or use --backend local\n")
+        sys.stderr.write(f"quorumlab run: error: {NO_DOCKER}\n")
         return EXIT_HARNESS_FAILURE
     try:  # before any cluster starts: a fault the backend cannot cause is a bad option
         check_capabilities(config.nemesis, config.make_system().offered_capabilities(backend),

@@ -14,11 +14,12 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-from checkers.api import check, default_checkers
+from checkers.api import Report, check, default_checkers
 from checkers.formats import load_history
-from checkers.history import NEMESIS, Event
+from checkers.history import Event, History
 from harness.backends.base import Backend, ClusterSpec
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
@@ -60,8 +61,12 @@ class Runner:
     def __init__(self, config: RunConfig, folder: RunFolder, backend_name: str,
                  progress: Callable[[str], None] = lambda _: None,
                  make_backend: Callable[[ClusterSpec], Backend] | None = None,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[Event], None] | None = None,
+                 keys: Sequence[str] | None = None) -> None:
         self.config = config
+        # A run on a cluster that earlier runs used takes keys of its own (see
+        # harness/pytest_plugin.py): their values would be phantoms to this history.
+        self.keys = list(keys) if keys is not None else key_names(config.keys)
         self.system = config.make_system()
         self.make_backend = make_backend or (
             lambda spec: self.system.create_backend(backend_name, spec))
@@ -85,16 +90,41 @@ class Runner:
 
     async def run(self) -> RunOutcome:
         """Run the test; never raises except for programming errors in checkers."""
-        config = self.config
-        spec = cluster_spec(config, self.folder, self.outcome.run_id, self.backend_name)
-        self.folder.write_json("config.json", {"config": config.to_dict(),
+        spec = cluster_spec(self.config, self.folder, self.outcome.run_id, self.backend_name)
+        self._write_config()
+        recorder = Recorder(self.folder.history, self.on_event)
+        backend = self.make_backend(spec)
+        try:
+            await self._guarded(self._run_phases(backend, recorder))
+        finally:
+            recorder.close()
+            self.progress("teardown")
+            await self._teardown(backend)
+        return await self._finish()
+
+    async def run_against(self, backend: Backend, client: SystemClient) -> RunOutcome:
+        """The test phases on a cluster someone else started and will stop (a
+        pytest fixture's): no setup and no teardown, the rest as in :meth:`run`,
+        so the cluster is left healed for the next test."""
+        self._write_config()
+        recorder = Recorder(self.folder.history, self.on_event)
+        try:
+            await self._guarded(self._test_ready(backend, client, recorder))
+        finally:
+            recorder.close()
+        return await self._finish()
+
+    def _write_config(self) -> None:
+        self.folder.write_json("config.json", {"config": self.config.to_dict(),
                                                "backend": self.backend_name,
                                                "run_id": self.outcome.run_id,
                                                "quorumlab_version": quorumlab_version(),
                                                "owner": Owner.current().to_label()})
-        recorder = Recorder(self.folder.history, self.on_event)
-        backend = self.make_backend(spec)
-        self._phases = asyncio.create_task(self._run_phases(backend, recorder))
+
+    async def _guarded(self, phases: Coroutine[Any, Any, None]) -> None:
+        """Run the test phases as an interruptible task; how they ended goes into
+        the outcome (interrupted, a harness error, a bug), never out as an exception."""
+        self._phases = asyncio.create_task(phases)
         if self.interrupted:
             self._phases.cancel()
         try:
@@ -112,13 +142,12 @@ class Runner:
             log.exception("run failed")
             self.outcome.incomplete = True
             self.outcome.error = f"harness failed: {type(exc).__name__}: {exc}"
-        finally:
-            recorder.close()
-            self.progress("teardown")
-            await self._teardown(backend)
+
+    async def _finish(self) -> RunOutcome:
+        """Check the recorded history and write the results."""
         self.progress("checking" if not self.outcome.incomplete else "writing results")
         events = await asyncio.to_thread(self._check)
-        await asyncio.to_thread(write_results, config, self.outcome, events)
+        await asyncio.to_thread(write_results, self.config, self.outcome, events)
         return self.outcome
 
     def _check(self) -> list[Event]:
@@ -131,14 +160,7 @@ class Runner:
             history = load_history(self.folder.history, "jsonl")
             if not self.outcome.incomplete:
                 started = time.monotonic()
-                cas = self.config.cas_ratio > 0
-                # The graph checker orders writes only, so a cas's new value would
-                # look like a phantom to it: with cas ops, linearizability decides.
-                checkers = [name for name in default_checkers(history)
-                            if not (cas and name == "graph")]
-                report = check(history, checkers=checkers,
-                               model="cas-register" if cas else "register",
-                               time_limit=max(10.0, self.config.time_limit))
+                report = check_run_history(history, self.config)
                 self.outcome.verdict, self.outcome.report = report.verdict, report
                 self._phase("check", started)
             self.outcome.stats = run_stats(history)
@@ -167,14 +189,21 @@ class Runner:
             raise HarnessError(f"cluster setup failed: {exc}") from exc
         async with new_session() as session:
             client = self.system.client(backend, session, config)
-            try:
-                await client.ready(HEALTH_TIMEOUT)
-                self._phase("setup", started)
-                await self._test(backend, client, recorder)
-            except SystemNotReady as exc:
-                raise HarnessError(str(exc)) from None
-            finally:
-                self.outcome.system_stats = client.statistics()
+            await self._test_ready(backend, client, recorder, started)
+
+    async def _test_ready(self, backend: Backend, client: SystemClient,
+                          recorder: Recorder, started: float | None = None) -> None:
+        """Wait until the nodes serve (the end of setup), then test; the client's
+        statistics are kept whatever happens."""
+        started = time.monotonic() if started is None else started
+        try:
+            await client.ready(HEALTH_TIMEOUT)
+            self._phase("setup", started)
+            await self._test(backend, client, recorder)
+        except SystemNotReady as exc:
+            raise HarnessError(str(exc)) from None
+        finally:
+            self.outcome.system_stats = client.statistics()
 
     async def _test(self, backend: Backend, client: SystemClient, recorder: Recorder) -> None:
         """Workload and nemesis, heal, final phase: the phases after setup."""
@@ -192,35 +221,58 @@ class Runner:
 
         started = time.monotonic()
         self.progress("waiting for replicas to converge")
-        await client.final(key_names(config.keys), recorder)
+        await client.final(self.keys, recorder)
         self._phase("final", started)
 
     async def _run_workload(self, backend: Backend, client: SystemClient,
                             recorder: Recorder) -> None:
         config = self.config
-        plan = WorkloadPlan(keys=key_names(config.keys), concurrency=config.concurrency,
-                            read_ratio=config.read_ratio, rate=config.rate, seed=config.seed,
-                            cas_ratio=config.cas_ratio)
-        stop = asyncio.Event()
+        schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,
+                            config.seed, config.nemesis_targets) if config.nemesis else None
         recorder.start_clock()
-        tasks = [asyncio.create_task(run_workers(plan, client, client.homes(), recorder,
-                                                 stop))]
-        if config.nemesis:
-            schedule = Schedule(config.nemesis, list(config.node_ids), config.nemesis_interval,
-                                config.seed, config.nemesis_targets)
-            tasks.append(asyncio.create_task(drive(
-                backend, schedule,
-                lambda f, value: recorder.record(NEMESIS, "info", f, value=value),
-                stop, recorder.elapsed)))
-        try:
-            await _until_time_or_failure(config.time_limit, tasks)
-        finally:
-            stop.set()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(
-                    result, asyncio.CancelledError):
-                raise HarnessError(f"workload failed: {result!r}") from result
+        await drive_workload(workload_plan(config, self.keys), backend, client, recorder,
+                             config.time_limit, schedule)
+
+
+def check_run_history(history: History, config: RunConfig) -> Report:
+    """Every checker that applies to a history the harness recorded with ``config``."""
+    cas = config.cas_ratio > 0 or any(op.f == "cas" for op in history.ops)
+    # The graph checker orders writes only, so a cas's new value would
+    # look like a phantom to it: with cas ops, linearizability decides.
+    checkers = [name for name in default_checkers(history) if not (cas and name == "graph")]
+    return check(history, checkers=checkers, model="cas-register" if cas else "register",
+                 time_limit=max(10.0, config.time_limit))
+
+
+def workload_plan(config: RunConfig, keys: Sequence[str], first_process: int = 0) -> WorkloadPlan:
+    """The workers' plan from a run's options."""
+    return WorkloadPlan(keys=keys, concurrency=config.concurrency, read_ratio=config.read_ratio,
+                        rate=config.rate, seed=config.seed, cas_ratio=config.cas_ratio,
+                        first_process=first_process)
+
+
+async def drive_workload(plan: WorkloadPlan, backend: Backend, client: SystemClient,
+                         recorder: Recorder, time_limit: float, schedule: Schedule | None,
+                         clock: Callable[[], float] | None = None) -> None:
+    """The workers and, with a schedule, the nemesis, for ``time_limit`` seconds
+    (less when one of them fails: HarnessError). A run's middle phase, and what
+    `quorumlab load` drives against a live cluster; the nemesis heals what it
+    started before this returns. ``clock`` is what the schedule's times count
+    from (default: the history's clock, which a run starts here)."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(run_workers(plan, client, client.homes(), recorder, stop))]
+    if schedule is not None:
+        tasks.append(asyncio.create_task(drive(
+            backend, schedule, recorder.record_nemesis, stop, clock or recorder.elapsed)))
+    try:
+        await _until_time_or_failure(time_limit, tasks)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(
+                result, asyncio.CancelledError):
+            raise HarnessError(f"workload failed: {result!r}") from result
 
 
 async def _until_time_or_failure(seconds: float, tasks: list[asyncio.Task[None]]) -> None:

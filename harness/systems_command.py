@@ -12,7 +12,7 @@ import argparse
 
 from checkers.exits import EXIT_BAD_INPUT
 from harness.systems import System, system_class, system_names
-from nemesis.kinds import KINDS
+from nemesis.kinds import KINDS, scheduled_kinds
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def describe(system: type[System]) -> list[str]:
              f"  ops: {', '.join(op for op in ('read', 'write', 'cas') if op in system.ops)}"]
     for backend in system.backends:
         offered = system.offered_capabilities(backend)
-        kinds = [name for name, kind in KINDS.items() if kind.capability in offered]
+        kinds = [name for name in scheduled_kinds() if KINDS[name].capability in offered]
         lines.append(f"  backend {backend}: nemeses {', '.join(kinds) or 'none'}")
     for name, option in system.options.items():
         default = "required" if option.default is None else f"default {option.default!r}"

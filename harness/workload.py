@@ -47,6 +47,10 @@ class WorkloadPlan:
     rate: float  # ops/s over all workers; 0 = unbounded
     seed: int
     cas_ratio: float = 0.0  # taken from the writes' share, after the reads'
+    # Worker p starts as process first_process + p: a later workload in one
+    # history (a session's second `quorumlab load`) must not reuse a process,
+    # whose values "<process>-<seq>" would repeat.
+    first_process: int = 0
 
 
 def key_names(count: int) -> list[str]:
@@ -88,7 +92,7 @@ async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[s
                   recorder: Recorder, stop: asyncio.Event, limiter: RateLimiter,
                   rng: random.Random) -> None:
     node, url = home
-    process = slot
+    process = plan.first_process + slot
     seq = 0
     known: dict[str, Any] = {}  # key -> the last value this worker saw there
     while not stop.is_set():

@@ -36,6 +36,7 @@ from nemesis.faults import (
     Fault,
     bridge,
     choose_targets,
+    grudge_from_components,
     halves,
     isolate,
     random_grudge,
@@ -53,6 +54,8 @@ class FaultKind(abc.ABC):
     events: ClassVar[tuple[str, str]]  # history `f` recorded at start, at stop
     label: ClassVar[str]  # what plots call its windows (kinds of one family share one)
     colour: ClassVar[str]  # matplotlib colour of those windows
+    usage: ClassVar[str] = ""  # the words `quorumlab fault NAME` takes (empty: none)
+    scheduled: ClassVar[bool] = True  # False: applied by hand only, never by --nemesis
 
     @abc.abstractmethod
     def decide(self, nodes: Sequence[str], rng: random.Random,
@@ -66,6 +69,14 @@ class FaultKind(abc.ABC):
     @abc.abstractmethod
     async def stop(self, backend: Any, fault: Fault) -> None:
         """Undo ``fault``."""
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        """The fault ``quorumlab fault NAME WORDS...`` asks for (ValueError, one line,
+        for bad words). Without words it is decided as the schedule would."""
+        if words:
+            raise ValueError(f"fault {self.name} takes no arguments (got {' '.join(words)})")
+        return self.decide(nodes, rng, None)
 
     async def check(self, backend: Any, fault: Fault) -> dict[str, Any] | None:
         """Right after start: did ``fault`` take effect? What the history records
@@ -87,10 +98,19 @@ class _ProcessKind(FaultKind):
     """A fault on whole nodes: Jepsen's one / minority / majority / all targets."""
 
     capability = ProcessControl
+    usage = "[NODE,... | one | minority | majority | all]  (default: one, at random)"
 
     def decide(self, nodes: Sequence[str], rng: random.Random,
                target_choice: str | None) -> Fault:
         return Fault(self.name, choose_targets(nodes, rng, target_choice))
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        if len(words) == 1 and words[0] in TARGET_CHOICES:
+            return self.decide(nodes, rng, words[0])
+        if not words:
+            return self.decide(nodes, rng, "one")
+        return Fault(self.name, named_nodes(nodes, words))
 
     @staticmethod
     async def _on_targets(fault: Fault, act: Callable[[str], Awaitable[None]]) -> None:
@@ -181,6 +201,18 @@ class PartitionIsolate(_PartitionKind):
     help = "one node cut off from all others"
     min_nodes = 2
     shape = staticmethod(isolate)
+    usage = "[NODE]  (default: one at random)"
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        if not words:
+            return self.decide(nodes, rng, None)
+        (node,) = named_nodes(nodes, words, most=1)
+        return self._of(grudge_from_components([[node], [n for n in nodes if n != node]]))
+
+    def _of(self, grudge: Grudge) -> Fault:
+        return Fault(self.name, tuple(sorted(node for node, cut in grudge.items() if cut)),
+                     grudge)
 
 
 @register
@@ -228,6 +260,37 @@ class PartitionOneWay(_PartitionKind):
 
 
 @register
+class Partition(_PartitionKind):
+    """A partition a person names: ``n1,n2/n3,n4,n5``. A schedule has no use for
+    it (its shapes are the kinds above), so it is applied by hand only."""
+
+    name = "partition"
+    help = "the components given, e.g. n1,n2/n3,n4,n5 (by hand only)"
+    min_nodes = 2
+    usage = "NODE,.../NODE,...[/...]  (nodes left out keep talking to everyone)"
+    scheduled = False
+
+    @staticmethod
+    def shape(nodes: list[str], rng: random.Random) -> Grudge:
+        """Decided without a person: two random components of any sizes."""
+        shuffled = _shuffled_copy(nodes, rng)
+        cut = rng.randrange(1, len(shuffled))
+        return grudge_from_components([shuffled[:cut], shuffled[cut:]])
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        if len(words) != 1 or "/" not in words[0]:
+            raise ValueError(f"fault partition takes components like n1,n2/n3 "
+                             f"(got {' '.join(words) or 'nothing'})")
+        components = [named_nodes(nodes, [part]) for part in words[0].split("/")]
+        named = [node for component in components for node in component]
+        if len(named) != len(set(named)):
+            raise ValueError(f"fault partition {words[0]}: a node is in two components")
+        grudge = grudge_from_components(components)
+        return Fault(self.name, tuple(sorted(grudge)), grudge)
+
+
+@register
 class Delay(FaultKind):
     name = "delay"
     help = f"{DELAY_MS:g}±{JITTER_MS:g} ms and {LOSS:.0%} loss between nodes"
@@ -235,10 +298,25 @@ class Delay(FaultKind):
     capability = NetworkFaults
     events = ("start-delay", "stop-delay")
     label, colour = "delay", "tab:olive"
+    usage = (f"[DELAY [JITTER [LOSS]]], e.g. 50ms 10ms 5%  (default {DELAY_MS:g}ms "
+             f"{JITTER_MS:g}ms {LOSS:.0%}; with a delay given, no jitter or loss unless given)")
 
     def decide(self, nodes: Sequence[str], rng: random.Random,
                target_choice: str | None) -> Fault:
         return Fault(self.name, tuple(nodes), delay=(DELAY_MS, JITTER_MS, LOSS))
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        if not words:
+            return self.decide(nodes, rng, None)
+        if len(words) > 3:
+            raise ValueError(f"fault delay takes at most DELAY JITTER LOSS (got {' '.join(words)})")
+        delay_ms = parse_seconds(words[0], "delay") * 1000
+        jitter_ms = parse_seconds(words[1], "jitter") * 1000 if len(words) > 1 else 0.0
+        loss = parse_fraction(words[2]) if len(words) > 2 else 0.0
+        if delay_ms < 0 or jitter_ms < 0:
+            raise ValueError("fault delay: delay and jitter must be >= 0")
+        return Fault(self.name, tuple(nodes), delay=(delay_ms, jitter_ms, loss))
 
     async def start(self, backend: NetworkFaults, fault: Fault) -> None:
         assert fault.delay is not None
@@ -255,6 +333,20 @@ class ClockSkew(FaultKind):
     capability = ClockControl
     events = ("skew-clock", "reset-clock")
     label, colour = "clock", "tab:cyan"
+    usage = ("[NODE OFFSET ...], e.g. n1 +30s; a negative one after --: -- n1 -500ms  "
+             "(default: random nodes and offsets)")
+
+    def by_hand(self, nodes: Sequence[str], words: Sequence[str],
+                rng: random.Random) -> Fault:
+        if not words:
+            return self.decide(nodes, rng, None)
+        if len(words) % 2:
+            raise ValueError(f"fault clock-skew takes NODE OFFSET pairs (got {' '.join(words)})")
+        offsets = {}
+        for node_word, offset in zip(words[::2], words[1::2], strict=True):
+            (node,) = named_nodes(nodes, [node_word], most=1)
+            offsets[node] = parse_seconds(offset, "clock offset")
+        return Fault(self.name, tuple(sorted(offsets)), offsets=offsets)
 
     def decide(self, nodes: Sequence[str], rng: random.Random,
                target_choice: str | None) -> Fault:
@@ -278,6 +370,55 @@ another's: without it a quorum acknowledged too early, or a read that does not
 repair, shows only when a partition happens to start mid-write."""
 
 
+def scheduled_kinds() -> list[str]:
+    """The kinds a --nemesis schedule may use, in registry order."""
+    return [name for name, kind in KINDS.items() if kind.scheduled]
+
+
+def _shuffled_copy(nodes: Sequence[str], rng: random.Random) -> list[str]:
+    shuffled = list(nodes)
+    rng.shuffle(shuffled)
+    return shuffled
+
+
+def named_nodes(nodes: Sequence[str], words: Sequence[str], most: int | None = None
+                ) -> tuple[str, ...]:
+    """The nodes ``words`` name (``n1,n2`` or ``n1 n2``); ValueError (one line) for a
+    node the cluster lacks, none at all, or more than ``most``."""
+    named = [part for word in words for part in word.split(",") if part]
+    unknown = [node for node in named if node not in nodes]
+    if unknown:
+        raise ValueError(f"unknown node {unknown[0]!r}; the cluster has {', '.join(nodes)}")
+    if not named or (most is not None and len(named) > most):
+        wanted = "a node" if most == 1 else "nodes"
+        raise ValueError(f"expected {wanted}, got {' '.join(words) or 'nothing'}")
+    return tuple(dict.fromkeys(named))
+
+
+def parse_seconds(text: str, what: str) -> float:
+    """``"50ms"``, ``"+30s"``, ``"-1.5"`` (seconds) -> seconds; ValueError (one line)."""
+    body, scale = text, 1.0
+    if text.endswith("ms"):
+        body, scale = text[:-2], 0.001
+    elif text.endswith("s"):
+        body = text[:-1]
+    try:
+        return float(body) * scale
+    except ValueError:
+        raise ValueError(f"{what} {text!r}: write e.g. 50ms, 2s or -1.5s") from None
+
+
+def parse_fraction(text: str) -> float:
+    """``"5%"`` or ``"0.05"`` -> 0.05; ValueError (one line) outside [0, 1]."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"loss {text!r}: write e.g. 5% or 0.05") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"loss {text!r} must be between 0 and 100%")
+    return value
+
+
 def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
     """``"kill,partition-ring" | "all" | "none"`` -> list of kinds, in the order given.
 
@@ -289,8 +430,8 @@ def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
     if text in ("", "none"):
         return []
     if text == "all":
-        return [name for name, kind in KINDS.items()
-                if n_nodes is None or n_nodes >= kind.min_nodes]
+        return [name for name in scheduled_kinds()
+                if n_nodes is None or n_nodes >= KINDS[name].min_nodes]
     names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
@@ -302,8 +443,13 @@ def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
 
 def check_kind(name: str, n_nodes: int | None = None) -> None:
     """ValueError (one line) unless ``name`` is a kind that fits ``n_nodes`` nodes."""
+    scheduled = scheduled_kinds()
     if name not in KINDS:
-        raise ValueError(f"unknown nemesis {name!r}; choose from {', '.join(KINDS)}, or all, none")
+        raise ValueError(f"unknown nemesis {name!r}; choose from {', '.join(scheduled)}, "
+                         "or all, none")
+    if not KINDS[name].scheduled:
+        raise ValueError(f"nemesis {name!r} is applied by hand only (quorumlab fault {name}); "
+                         f"a schedule chooses from {', '.join(scheduled)}")
     if n_nodes is not None and n_nodes < KINDS[name].min_nodes:
         raise ValueError(f"--nemesis {name} needs --nodes {KINDS[name].min_nodes} or more "
                          f"(got --nodes {n_nodes})")
@@ -327,4 +473,4 @@ def parse_target_choice(value: str | None) -> str | None:
 
 def nemesis_help() -> str:
     """The `--nemesis` choices, one phrase each, for the CLI."""
-    return "; ".join(f"{name}: {kind.help}" for name, kind in KINDS.items())
+    return "; ".join(f"{name}: {KINDS[name].help}" for name in scheduled_kinds())

@@ -9,7 +9,13 @@ import pytest
 
 from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, NetworkFaults, ProcessControl
 from nemesis.driver import CHECK_EVENT, apply
-from nemesis.kinds import KINDS, check_capabilities, parse_nemesis, parse_target_choice
+from nemesis.kinds import (
+    KINDS,
+    check_capabilities,
+    parse_nemesis,
+    parse_target_choice,
+    scheduled_kinds,
+)
 from tests.nemesis.fake_backends import (
     RECORDERS,
     FakeBackend,
@@ -21,7 +27,7 @@ NODES = ["n1", "n2", "n3", "n4", "n5"]
 
 
 def test_all_and_none() -> None:
-    assert parse_nemesis("all") == list(KINDS)
+    assert parse_nemesis("all") == scheduled_kinds()
     assert parse_nemesis("none") == []
     assert parse_nemesis("") == []
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from nemesis.driver import CHECK_EVENT, drive
-from nemesis.kinds import KINDS
+from nemesis.kinds import scheduled_kinds
 from nemesis.schedule import Schedule
 from tests.nemesis.fake_backends import FakeBackend, RecordedProcesses
 
@@ -21,9 +21,9 @@ def first(schedule: Schedule, count: int) -> list:
 
 
 def test_reproducible_from_seed() -> None:
-    a = first(Schedule(list(KINDS), NODES, 5.0, seed=42), 40)
-    b = first(Schedule(list(KINDS), NODES, 5.0, seed=42), 40)
-    c = first(Schedule(list(KINDS), NODES, 5.0, seed=43), 40)
+    a = first(Schedule(scheduled_kinds(), NODES, 5.0, seed=42), 40)
+    b = first(Schedule(scheduled_kinds(), NODES, 5.0, seed=42), 40)
+    c = first(Schedule(scheduled_kinds(), NODES, 5.0, seed=43), 40)
     assert [(s.at, s.action, s.fault.describe()) for s in a] == [
         (s.at, s.action, s.fault.describe()) for s in b]
     assert [s.fault.describe() for s in a] != [s.fault.describe() for s in c]
@@ -35,7 +35,7 @@ def test_iterating_twice_replays() -> None:
 
 
 def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
-    steps = first(Schedule(list(KINDS), NODES, 2.0, seed=5), 80)
+    steps = first(Schedule(scheduled_kinds(), NODES, 2.0, seed=5), 80)
     assert [s.action for s in steps] == ["start", "stop"] * 40
     for start, stop in zip(steps[::2], steps[1::2], strict=True):
         assert stop.fault is start.fault
@@ -45,16 +45,18 @@ def test_alternates_fault_and_heal_with_jittered_gaps() -> None:
     assert all(1.0 <= g <= 3.0 for g in faults)
     assert all(0.5 <= g <= 1.5 for g in heals), "heals last half the interval"
     assert len({round(g, 6) for g in faults + heals}) > 10, "gaps are jittered"
+    assert {s.fault.kind for s in steps} == set(scheduled_kinds())
 
 
 def test_kinds_are_dealt_from_a_shuffled_deck() -> None:
     """Every enabled kind once before any repeats, in an order that differs by seed."""
     rounds = []
+    scheduled = scheduled_kinds()
     for seed in range(3):
-        kinds = [s.fault.kind for s in first(Schedule(list(KINDS), NODES, 2.0, seed), 80)[::2]]
-        for deal in range(0, 40 - len(KINDS), len(KINDS)):
-            assert sorted(kinds[deal:deal + len(KINDS)]) == sorted(KINDS)
-        rounds.append(kinds[:len(KINDS)])
+        kinds = [s.fault.kind for s in first(Schedule(scheduled, NODES, 2.0, seed), 80)[::2]]
+        for deal in range(0, 40 - len(scheduled), len(scheduled)):
+            assert sorted(kinds[deal:deal + len(scheduled)]) == sorted(scheduled)
+        rounds.append(kinds[:len(scheduled)])
     assert len({tuple(r) for r in rounds}) > 1
 
 
