@@ -326,7 +326,22 @@ class KeyGraph:
                 found.append(self._future_read(op))
         return found
 
-    def _backward(self, op: Op, witness: Op, budget: ExplainBudget) -> Anomaly:
+    def _backward(self, op: Op, newest: Op, budget: ExplainBudget) -> Anomaly:
+        """``op`` began after ``newest`` (the op of the highest version completed
+        by then) and still got an older version. The headline names the op that
+        the explained cycle closes through, so the words and the cycle agree;
+        when that is not ``newest``, the headline adds it, to say how stale. The
+        kind follows ``newest``: a missed acknowledged write makes a stale read
+        even where a missed read alone would also close a cycle."""
+        low, high = self.cluster[op.invoke_index], self.cluster[newest.invoke_index]
+        cycle = self._shortest_cycle(op, low, high) if budget.take() else None
+        closing = cycle[-1] if cycle else None
+        if (isinstance(closing, Op) and closing is not op and completed(closing)
+                and closing.complete_index < op.invoke_index
+                and (closing.f in WRITE_FUNCTIONS) == (newest.f in WRITE_FUNCTIONS)):
+            witness = closing
+        else:
+            witness, cycle = newest, self._witness_cycle(op, newest, low, high)
         newer = self.state(witness)
         if op.f in WRITE_FUNCTIONS:
             kind = "version-inversion"
@@ -339,13 +354,11 @@ class KeyGraph:
                 kind = "stale-read"
             else:
                 kind = "non-monotonic-read"
-            done = ("been acknowledged with" if witness.f in WRITE_FUNCTIONS else "returned")
             headline = (f"{_op(op)} returned {self.state(op)}, but {_op(witness)} had "
-                        f"{done} {newer} before the read began")
-        low, high = self.cluster[op.invoke_index], self.cluster[witness.invoke_index]
-        cycle = self._shortest_cycle(op, low, high) if budget.take() else None
-        if cycle is None:
-            cycle = self._witness_cycle(op, witness, low, high)
+                        f"{_completed_with(witness)} {newer} before the read began")
+        if self.cluster[newest.invoke_index] > self.cluster[witness.invoke_index]:
+            headline += (f" (and by then {_op(newest)} had {_completed_with(newest)} "
+                         f"{self.state(newest)})")
         return self._cycle_anomaly(kind, headline, cycle)
 
     def _future_read(self, read: Op) -> Anomaly:
@@ -464,6 +477,10 @@ class KeyGraph:
                     f"comes before #{b.invoke_index}")
         return (f"#{a.invoke_index} completed at {_ms(a.complete_time)} before "
                 f"#{b.invoke_index} began at {_ms(b.invoke_time)}")
+
+
+def _completed_with(op: Op) -> str:
+    return "been acknowledged with" if op.f in WRITE_FUNCTIONS else "returned"
 
 
 def _running_max(done: list[tuple[int | None, int, bool, int, Op]],

@@ -142,9 +142,13 @@ def test_shortest_cycle_is_short_and_the_budget_fallback_elides_long_chains() ->
     [shortest] = check_graph(b.history()).anomalies
     assert shortest.kind == "stale-read"
     assert shortest.ops == [read, 2]  # read -> v2 (the next version) -> read
+    # the words name the write the cycle shows, and then the newest one, to say how stale
+    assert "but write #2 (k) had been acknowledged with 'v2'" in shortest.explanation
+    assert "by then write #396 (k) had been acknowledged with 'v199'" in shortest.explanation
     graph = KeyGraph("k", b.history().ops)
     [fallback] = graph.cycle_anomalies(ExplainBudget(0))
     assert fallback.ops == [read, 2, 4, 394, 396]  # v2, v3, ..., v198, v199 (the newest)
+    assert "but write #396 (k)" in fallback.explanation and "by then" not in fallback.explanation
     assert any("194 more writes in version order" in s for s in fallback.details["cycle"])
 
 
