@@ -94,7 +94,13 @@ def test_what_a_system_cannot_do_is_refused_before_anything_starts(tmp_path: Pat
         ("--system", "etcd", "--nodes", "4"): "an etcd cluster here has 1, 3, 5, 7 members",
         ("--system", "etcd", "--system-opt", "reads=eventual"):
             "choose from linearizable, serializable",
-        ("--system", "etcd", "--nemesis", "clock-skew"): "needs clock control",
+        ("--system", "etcd", "--nemesis", "clock-skew"):
+            "clock skew cannot reach the etcd system (etcd is a Go program",
+        ("--system", "garage", "--system-opt", "consistency=eventual"):
+            "choose from consistent, degraded, dangerous",
+        ("--system", "garage", "--system-opt", "replication=4", "--nodes", "3"):
+            "replication=4: a whole number of copies from 1 to --nodes (3)",
+        ("--system", "garage", "--backend", "local"): "runs on the docker backend",
     }
     for args, message in refusals.items():
         proc = quorumlab("run", "--store-dir", str(tmp_path), *args)
