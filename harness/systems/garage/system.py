@@ -11,6 +11,7 @@ which is why clock skew is a fault worth having here.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -74,6 +75,9 @@ class GarageSystem(System):
         return GarageBackend
 
     def validate(self, config: RunConfig) -> None:
+        if importlib.util.find_spec("botocore") is None:
+            raise ValueError("the garage system signs S3 requests with botocore, which is "
+                             "not installed: pip install 'quorumlab[garage]'")
         raw = self.opts["replication"]
         if not raw.isdigit() or not 1 <= int(raw) <= config.nodes:
             raise ValueError(f"--system-opt replication={raw}: a whole number of copies "
