@@ -80,7 +80,7 @@ def ensure_garage_binary(progress: Progress) -> Path:
             f"garage {GARAGE_VERSION} from crates.io (install Debian's cargo or rustup)")
     target = binary_path()
     root = target.parent.parent
-    log = root.with_suffix(".log")
+    log = root.parent / f"{root.name}.log"  # beside the build, named after it
     log.parent.mkdir(parents=True, exist_ok=True)
     progress.step(f"cargo install garage {GARAGE_VERSION} ({' '.join(CARGO_FLAGS)}); "
                   f"7 to 15 minutes on 2 cores, log in {log}")

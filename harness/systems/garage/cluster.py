@@ -76,7 +76,8 @@ async def bootstrap(nodes: list[str], ips: dict[str, str], credentials: S3Creden
                       cli("node", "connect", f"{ids[node]}@{ips[node]}:{RPC_PORT}"))
     for node in nodes:
         await retried("layout assign", first,
-                      cli("layout", "assign", "-z", ZONE, "-c", CAPACITY, "-t", node, ids[node]))
+                      # The id first: -t takes every word after it as a tag.
+                      cli("layout", "assign", ids[node], "-z", ZONE, "-c", CAPACITY, "-t", node))
     await retried("layout apply", first, cli("layout", "apply", "--version", "1"))
     await retried("bucket create", first, cli("bucket", "create", credentials.bucket))
     await retried("key import", first, cli("key", "import", "--yes", "-n", "quorumlab",
