@@ -44,30 +44,17 @@ def garage_and_docker() -> None:
         pytest.skip(f"no Docker daemon answers ({str(exc).splitlines()[0]})")
 
 
-async def garage_cluster(tmp_path: Path, consistency: str) -> tuple[RunConfig, GarageBackend]:
+@pytest.fixture
+async def garage(request: pytest.FixtureRequest,
+                 tmp_path: Path) -> AsyncIterator[tuple[RunConfig, GarageBackend]]:
+    """A started 3-node cluster in the consistency mode the test names (indirect)."""
     config = RunConfig(system="garage", nodes=3, backend="docker", op_timeout=2.0,
-                       system_opts={"consistency": consistency})
+                       system_opts={"consistency": request.param})
     config.validate()
     spec = ClusterSpec(run_id=f"ql-{uuid.uuid4().hex[:10]}", run_dir=tmp_path,
                        nodes=config.node_ids, n=3, r=2, w=2)
     backend = config.make_system().create_backend("docker", spec)
     assert isinstance(backend, GarageBackend)
-    return config, backend
-
-
-@pytest.fixture
-async def dangerous(tmp_path: Path) -> AsyncIterator[tuple[RunConfig, GarageBackend]]:
-    config, backend = await garage_cluster(tmp_path, "dangerous")
-    try:
-        await backend.setup()
-        yield config, backend
-    finally:
-        await backend.teardown()
-
-
-@pytest.fixture
-async def consistent(tmp_path: Path) -> AsyncIterator[tuple[RunConfig, GarageBackend]]:
-    config, backend = await garage_cluster(tmp_path, "consistent")
     try:
         await backend.setup()
         yield config, backend
@@ -88,9 +75,10 @@ def test_the_cluster_bootstraps_itself_and_serves_reads_and_writes(tmp_path: Pat
     assert results["valid"] is True
 
 
+@pytest.mark.parametrize("garage", ["dangerous"], indirect=True)
 async def test_dangerous_mode_serves_a_stale_read_from_an_isolated_node(
-        dangerous: tuple[RunConfig, GarageBackend], tmp_path: Path) -> None:
-    config, backend = dangerous
+        garage: tuple[RunConfig, GarageBackend], tmp_path: Path) -> None:
+    config, backend = garage
     recorder = Recorder(tmp_path / "history.jsonl")
     try:
         async with new_session() as session:
@@ -126,9 +114,10 @@ async def test_dangerous_mode_serves_a_stale_read_from_an_isolated_node(
     assert any(invoked.index in a["ops"] for a in anomalies), anomalies  # the stale read
 
 
+@pytest.mark.parametrize("garage", ["consistent"], indirect=True)
 async def test_the_offset_file_moves_a_garage_nodes_clock(
-        consistent: tuple[RunConfig, GarageBackend]) -> None:
-    config, backend = consistent
+        garage: tuple[RunConfig, GarageBackend]) -> None:
+    config, backend = garage
     skew_s = 600.0  # under S3's 15-minute limit on a request's signed date
     async with new_session() as session:
         client = config.make_system().client(backend, session, config)
