@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from harness.systems.garage.client import S3Credentials
 
 CONFIG = "/data/garage.toml"  # written by docker/garage/quorumlab-garage
+PEERS_FILE = "/data/bootstrap-peers"  # id@ip:port lines; the start script reads them
 RPC_PORT = 3901
 ZONE = "dc1"
 CAPACITY = "1G"
@@ -74,6 +75,14 @@ async def bootstrap(nodes: list[str], ips: dict[str, str], credentials: S3Creden
     for node in others:
         await retried("node connect", first,
                       cli("node", "connect", f"{ids[node]}@{ips[node]}:{RPC_PORT}"))
+    # The servers persist whom they know only now and then (not within a young
+    # cluster's first minute): a cluster whose every node is killed at once
+    # would come back as strangers. bootstrap_peers, read at each start, is
+    # what a real deployment has for that.
+    peers = "\n".join(f"{ids[node]}@{ips[node]}:{RPC_PORT}" for node in nodes)
+    await asyncio.gather(*(retried("bootstrap peers", node,
+                                   f"printf '%s\\n' {shlex.quote(peers)} > {PEERS_FILE}")
+                           for node in nodes))
     for node in nodes:
         await retried("layout assign", first,
                       # The id first: -t takes every word after it as a tag.
