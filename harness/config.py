@@ -13,8 +13,9 @@ from typing import Any
 
 from harness.backends.node_commands import TEMPLATE_FIELDS
 from harness.systems import DEFAULT_SYSTEM, System, system_class
+from nemesis.capabilities import ClockControl
 from nemesis.faults import TARGET_CHOICES
-from nemesis.kinds import check_kind
+from nemesis.kinds import KINDS, check_kind
 from replica.protocol import BUGS as REPLICA_BUGS
 
 MODES = ("coordinator", "client")
@@ -144,6 +145,10 @@ class RunConfig:
         _check(self.backend == "auto" or self.backend in system.backends,
                f"the {self.system} system runs on the {' or '.join(system.backends)} "
                f"backend, not {self.backend}")
+        clock_kinds = [kind for kind in self.nemesis if KINDS[kind].capability is ClockControl]
+        _check(not (clock_kinds and system.clock_unreachable),
+               f"--nemesis {', '.join(clock_kinds)}: clock skew cannot reach the "
+               f"{self.system} system ({system.clock_unreachable})")
         _check(self.cas_ratio == 0 or "cas" in system.ops,
                f"--cas-ratio {self.cas_ratio:g}: the {self.system} system has no cas "
                f"(its ops: {', '.join(sorted(system.ops))})")

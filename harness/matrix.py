@@ -38,6 +38,9 @@ class Row:
     nemesis: str = DEFAULT_NEMESIS
     mode: str = "coordinator"
     options: dict[str, Any] = field(default_factory=dict)  # further RunConfig fields
+    # A configuration its makers document as weaker than linearizable (Garage's
+    # degraded and dangerous modes): the matrix expects it caught, like a bug.
+    documented_weak: bool = False
 
     @property
     def slug(self) -> str:
@@ -46,7 +49,8 @@ class Row:
 
     @property
     def expects_anomaly(self) -> bool:
-        return bool(self.bugs) or self.options.get("allow_weak_quorum", False)
+        return (bool(self.bugs) or self.options.get("allow_weak_quorum", False)
+                or self.documented_weak)
 
 
 WEAK_QUORUM = {"r": 1, "w": 1, "allow_weak_quorum": True}
@@ -65,7 +69,32 @@ DEFAULT_ROWS: tuple[Row, ...] = (
     Row("async-commit", bugs=("async-commit",), nemesis="kill", options=KILL_EVERY_NODE),
     Row("amnesia", bugs=("amnesia",), nemesis="kill", options=KILL_EVERY_NODE),
 )
-ROWS_BY_NAME = {row.name: row for row in DEFAULT_ROWS}
+
+
+
+def _garage(consistency: str) -> dict[str, Any]:
+    return {"system": "garage", "nodes": 3,
+            "system_opts": {"consistency": consistency, "replication": "3"}}
+
+
+GARAGE_PARTITIONS = "partition-halves,partition-isolate,partition-oneway,partition-random"
+# Garage rows, run only when named (--bugs garage-...): they need Docker and the
+# garage binary (`quorumlab image build --system garage`), and are
+# investigations of a real store: what its consistent mode holds, and whether
+# the weaker modes it documents are caught.
+GARAGE_ROWS: tuple[Row, ...] = (
+    Row("garage-consistent-partitions", nemesis=GARAGE_PARTITIONS,
+        options=_garage("consistent")),
+    Row("garage-consistent-clock", nemesis="clock-skew", options=_garage("consistent")),
+    Row("garage-consistent-clock-partition", nemesis="clock-skew,partition-isolate",
+        options=_garage("consistent")),
+    Row("garage-consistent-kill", nemesis="kill,pause", options=_garage("consistent")),
+    Row("garage-degraded", nemesis=GARAGE_PARTITIONS, options=_garage("degraded"),
+        documented_weak=True),
+    Row("garage-dangerous", nemesis=GARAGE_PARTITIONS, options=_garage("dangerous"),
+        documented_weak=True),
+)
+ROWS_BY_NAME = {row.name: row for row in (*DEFAULT_ROWS, *GARAGE_ROWS)}
 
 
 @dataclass(frozen=True)

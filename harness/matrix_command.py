@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -22,6 +23,8 @@ from harness.run_folder import create_run_folder
 
 EPILOG = f"""\
 rows (--bugs): {', '.join(ROWS_BY_NAME)}
+(the garage-* rows run only when named, with --backend docker and the garage
+binary built: quorumlab image build --system garage)
 exit codes: 0 every row as expected, 1 a bug never caught or the correct replica
 accused, 254 bad arguments, 255 a run gave no verdict, 130 interrupted.
 Writes histories/<name>/<UTC timestamp>/ with matrix.md, matrix.json and runs/.
@@ -61,9 +64,9 @@ def selected_rows(bugs: str | None, nemesis: str | None) -> list[Row]:
         if unknown or not wanted:
             raise ValueError(f"--bugs: unknown row(s) {', '.join(unknown) or '(none given)'}; "
                              f"choose from {', '.join(ROWS_BY_NAME)}")
-        rows = [row for row in rows if row.name in wanted]
+        rows = [row for row in ROWS_BY_NAME.values() if row.name in wanted]
     if nemesis is not None:
-        rows = [Row(row.name, row.bugs, nemesis, row.mode, row.options) for row in rows]
+        rows = [replace(row, nemesis=nemesis) for row in rows]
     return rows
 
 

@@ -31,6 +31,9 @@ def describe(system: type[System]) -> list[str]:
         offered = system.offered_capabilities(backend)
         kinds = [name for name in scheduled_kinds() if KINDS[name].capability in offered]
         lines.append(f"  backend {backend}: nemeses {', '.join(kinds) or 'none'}")
+    if system.clock_unreachable:
+        lines.append(f"  clock-skew: refused, it cannot reach this system: "
+                     f"{system.clock_unreachable}")
     for name, option in system.options.items():
         default = "required" if option.default is None else f"default {option.default!r}"
         choices = f"; one of {', '.join(option.choices)}" if option.choices else ""

@@ -98,6 +98,10 @@ class System(abc.ABC):
     # means nothing to a store that never reads its clock).
     fault_capabilities: ClassVar[frozenset[type]] = frozenset(
         {ProcessControl, NetworkFaults, ClockControl})
+    # Whether a clock skew reaches the nodes: None when it does (the reference
+    # replica reads its offset file; libfaketime moves a program that reads the
+    # clock through libc), else why not, for the one-line refusal.
+    clock_unreachable: ClassVar[str | None] = None
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         self.opts = resolve_options(self.name, self.options, options or {})
@@ -105,7 +109,8 @@ class System(abc.ABC):
     @classmethod
     def offered_capabilities(cls, backend: str) -> frozenset[type]:
         """What faults can do to this system on ``backend``."""
-        return cls.backend_type(backend).CAPABILITIES & cls.fault_capabilities
+        offered = cls.backend_type(backend).CAPABILITIES & cls.fault_capabilities
+        return offered - {ClockControl} if cls.clock_unreachable else offered
 
     @classmethod
     def backend_type(cls, backend: str) -> type[Backend]:

@@ -18,6 +18,7 @@ BUILTIN = {
     "http": "harness.systems.http:HttpSystem",
     "maelstrom": "harness.systems.maelstrom.system:MaelstromSystem",
     "etcd": "harness.systems.etcd.system:EtcdSystem",
+    "garage": "harness.systems.garage.system:GarageSystem",
 }
 DEFAULT_SYSTEM = "http"
 

@@ -45,6 +45,17 @@ def test_rows_are_selected_by_name_and_unknown_names_refused() -> None:
         selected_rows("early-ack,bogus", None)
 
 
+def test_garage_rows_run_only_when_named_and_its_weak_modes_are_expected_caught() -> None:
+    assert not any(r.options.get("system") == "garage" for r in selected_rows(None, None))
+    rows = {r.name: r for r in selected_rows("garage-consistent-clock,garage-dangerous",
+                                              "partition-isolate")}
+    assert set(rows) == {"garage-consistent-clock", "garage-dangerous"}
+    assert all(r.nemesis == "partition-isolate" for r in rows.values())
+    assert rows["garage-dangerous"].expects_anomaly  # kept through --nemesis
+    assert not rows["garage-consistent-clock"].expects_anomaly
+    assert rows["garage-dangerous"].options["system_opts"]["consistency"] == "dangerous"
+
+
 @pytest.mark.slow
 def test_a_smoke_matrix_clears_the_correct_replica_and_catches_local_version(
         tmp_path: Path) -> None:

@@ -12,10 +12,11 @@ import orjson
 REPO = Path(__file__).resolve().parents[2]
 
 
-def quorumlab(*args: str, pythonpath: tuple[Path, ...] = (),
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`python -m harness ARGS` from the repository root, with extra import paths."""
-    env = {**os.environ,
+def quorumlab(*args: str, pythonpath: tuple[Path, ...] = (), timeout: float = 120,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m harness ARGS` from the repository root, with extra import paths
+    and environment variables."""
+    env = {**os.environ, **(env or {}),
            "PYTHONPATH": os.pathsep.join(str(p) for p in (*pythonpath, REPO))}
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=REPO)

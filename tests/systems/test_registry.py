@@ -36,7 +36,7 @@ def test_systems_lists_builtin_ones_with_options_backends_nemeses_and_ops() -> N
     proc = quorumlab("systems")
     assert proc.returncode == 0, proc.stderr
     blocks = {block.split(":")[0]: block for block in re.split(r"\n(?=\S)", proc.stdout)}
-    assert {"http", "maelstrom", "etcd"} <= set(blocks)
+    assert {"http", "maelstrom", "etcd", "garage"} <= set(blocks)
     assert "--system-opt reads=...:" in blocks["etcd"] and "backend docker" in blocks["etcd"]
     assert "ops: read, write\n" in blocks["http"] + "\n"
     assert "ops: read, write, cas" in blocks["maelstrom"]
@@ -44,6 +44,11 @@ def test_systems_lists_builtin_ones_with_options_backends_nemeses_and_ops() -> N
     local = next(line for line in blocks["maelstrom"].splitlines() if "backend local" in line)
     assert "partition-halves" in local and "clock-skew" not in local
     assert "clock-skew" in blocks["http"]
+    # Each system says whether a clock skew reaches it: libfaketime moves Garage
+    # (Rust, through libc), not etcd (Go reads the clock without libc).
+    assert "clock-skew: refused" in blocks["etcd"] and "Go program" in blocks["etcd"]
+    garage = next(line for line in blocks["garage"].splitlines() if "backend docker" in line)
+    assert "clock-skew" in garage and "refused" not in blocks["garage"]
 
 
 def test_readme_example_system_is_found_by_entry_point_and_checked(tmp_path: Path) -> None:
@@ -94,7 +99,14 @@ def test_what_a_system_cannot_do_is_refused_before_anything_starts(tmp_path: Pat
         ("--system", "etcd", "--nodes", "4"): "an etcd cluster here has 1, 3, 5, 7 members",
         ("--system", "etcd", "--system-opt", "reads=eventual"):
             "choose from linearizable, serializable",
-        ("--system", "etcd", "--nemesis", "clock-skew"): "needs clock control",
+        ("--system", "etcd", "--nemesis", "clock-skew"):
+            "clock skew cannot reach the etcd system (etcd is a Go program",
+        ("--system", "garage", "--system-opt", "consistency=eventual"):
+            "choose from consistent, degraded, dangerous",
+        ("--system", "garage", "--system-opt", "replication=4", "--nodes", "3",
+         "--nemesis", "kill"):
+            "replication=4: a whole number of copies from 1 to --nodes (3)",
+        ("--system", "garage", "--backend", "local"): "runs on the docker backend",
     }
     for args, message in refusals.items():
         proc = quorumlab("run", "--store-dir", str(tmp_path), *args)

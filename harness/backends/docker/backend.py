@@ -402,10 +402,15 @@ class DockerBackend(Backend):
             self._delay = None
             await self._each_reachable(self._apply_delay)
 
+    def clock_offset_text(self, offset_s: float) -> str:
+        """The clock-offset file's text: the reference replica reads a bare float;
+        a system run under libfaketime writes its format instead (faketime.py)."""
+        return f"{offset_s!r}\n"
+
     async def skew_clock(self, node: str, offset_s: float) -> None:
-        """Write the replica's clock-offset file (it re-reads it when it changes)."""
+        """Write the node's clock-offset file (it is re-read when it changes)."""
         member = self._node(node)
-        text = f"{offset_s!r}\n"
+        text = self.clock_offset_text(offset_s)
         if self._reachable(member):
             tmp = f"{CLOCK_OFFSET_FILE}.tmp"
             await self._exec(member, f"printf %s {shlex.quote(text)} > {tmp}"

@@ -16,7 +16,6 @@ from harness.backends.docker.backend import DockerBackend
 from harness.systems.base import Option, System, SystemClient
 from harness.systems.etcd.client import EtcdClient
 from harness.systems.etcd.image import ensure_etcd_image
-from nemesis.capabilities import NetworkFaults, ProcessControl
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,7 +46,8 @@ class EtcdSystem(System):
                         "member's own state", default="linearizable",
                         choices=("linearizable", "serializable")),
     }
-    fault_capabilities = frozenset({ProcessControl, NetworkFaults})
+    clock_unreachable = ("etcd is a Go program, which reads the clock without libc, "
+                         "so libfaketime cannot move it")
 
     @classmethod
     def backend_type(cls, backend: str) -> type[Backend]:
