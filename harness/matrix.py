@@ -26,7 +26,6 @@ import orjson
 from checkers.formats import load_history
 from checkers.history import pair_ops
 from harness.fault_log import fault_windows, merged_spans
-from nemesis.kinds import DEFAULT_NEMESIS
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Row:
 
     name: str
     bugs: tuple[str, ...] = ()
-    nemesis: str = DEFAULT_NEMESIS
+    nemesis: str = "default"
     mode: str = "coordinator"
     options: dict[str, Any] = field(default_factory=dict)  # further RunConfig fields
     # A configuration its makers document as weaker than linearizable (Garage's
@@ -231,7 +230,7 @@ def markdown_table(summaries: Sequence[RowSummary]) -> str:
             verdict += f" ({summary.failed} no verdict)"
         if not summary.as_expected:
             verdict = f"**{verdict}**"
-        nemesis = "default" if summary.row.nemesis == DEFAULT_NEMESIS else summary.row.nemesis
+        nemesis = summary.row.nemesis
         lines.append(
             f"| {summary.row.name} | {nemesis} | {summary.row.mode} | {verdict} | "
             f"{', '.join(checkers) or '–'} | "

@@ -63,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     work.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
                       help="client timeout per op, seconds (default %(default)s)")
     faults = p.add_argument_group("nemesis")
-    add_nemesis_options(faults, DEFAULT_NEMESIS)
+    add_nemesis_options(faults, "default")
     faults.add_argument("--seed", type=int, default=None,
                         help="seed of the workload and fault schedule (default: random; "
                              "recorded in config.json)")
@@ -139,10 +139,12 @@ def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
 def add_nemesis_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
                         nemesis: str) -> None:
     """The fault schedule (`run`, and `load` on a live cluster)."""
+    default = (f"{DEFAULT_NEMESIS.replace(',', ', ')}: those that fit the cluster"
+               if nemesis == "default" else "%(default)s")
     group.add_argument("--nemesis", default=nemesis,
                        help="comma list of fault kinds ("
                             + nemesis_help().replace("%", "%%")
-                            + "); or all, or none (default %(default)s)")
+                            + f"); or all, default, or none (default {default})")
     group.add_argument("--nemesis-interval", type=float, default=RunConfig().nemesis_interval,
                        help="mean seconds a fault lasts, jittered; heals last half as long "
                             "(default %(default)s)")

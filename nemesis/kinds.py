@@ -420,18 +420,20 @@ def parse_fraction(text: str) -> float:
 
 
 def parse_nemesis(value: str, n_nodes: int | None = None) -> list[str]:
-    """``"kill,partition-ring" | "all" | "none"`` -> list of kinds, in the order given.
+    """``"kill,partition-ring" | "all" | "default" | "none"`` -> list of kinds, in
+    the order given.
 
-    With ``n_nodes``, ``all`` keeps only the kinds that fit the cluster and an
-    explicit kind that does not fit is an error. Raises ValueError with a
+    With ``n_nodes``, ``all`` and ``default`` keep only the kinds that fit the
+    cluster (so a 3-node run's default has no majorities ring), and an explicit
+    kind that does not fit is an error. Raises ValueError with a
     one-line message.
     """
     text = value.strip()
     if text in ("", "none"):
         return []
-    if text == "all":
-        return [name for name in scheduled_kinds()
-                if n_nodes is None or n_nodes >= KINDS[name].min_nodes]
+    if text in ("all", "default"):
+        names = scheduled_kinds() if text == "all" else DEFAULT_NEMESIS.split(",")
+        return [name for name in names if n_nodes is None or n_nodes >= KINDS[name].min_nodes]
     names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()

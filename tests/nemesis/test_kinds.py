@@ -10,6 +10,7 @@ import pytest
 from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, NetworkFaults, ProcessControl
 from nemesis.driver import CHECK_EVENT, apply
 from nemesis.kinds import (
+    DEFAULT_NEMESIS,
     KINDS,
     check_capabilities,
     parse_nemesis,
@@ -30,6 +31,13 @@ def test_all_and_none() -> None:
     assert parse_nemesis("all") == scheduled_kinds()
     assert parse_nemesis("none") == []
     assert parse_nemesis("") == []
+
+
+def test_default_is_crashes_partitions_and_delay_that_fit_the_cluster() -> None:
+    assert parse_nemesis("default") == DEFAULT_NEMESIS.split(",")
+    assert "delay" in parse_nemesis("default")
+    three = parse_nemesis("default", n_nodes=3)  # a 3-node run must not need --nemesis
+    assert "partition-ring" not in three and "partition-halves" in three
 
 
 def test_comma_list_keeps_order_and_drops_repeats() -> None:
