@@ -30,7 +30,7 @@ from harness.runner import Runner
 from harness.summary import print_summary
 from harness.systems.base import parse_system_opts
 from harness.version import quorumlab_version
-from nemesis.faults import TARGET_CHOICES
+from nemesis.faults import TARGET_CHOICES, majority
 from nemesis.kinds import DEFAULT_NEMESIS, check_capabilities, nemesis_help, parse_nemesis
 
 EPILOG = """\
@@ -99,10 +99,10 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
                          help="number of replica nodes (default %(default)s)")
     cluster.add_argument("--n", type=int, default=None,
                          help="replicas per key (default: every node)")
-    cluster.add_argument("--r", type=int, default=defaults.r,
-                         help="read quorum (default %(default)s)")
-    cluster.add_argument("--w", type=int, default=defaults.w,
-                         help="write quorum (default %(default)s)")
+    cluster.add_argument("--r", type=int, default=None,
+                         help="read quorum (default: a majority of n)")
+    cluster.add_argument("--w", type=int, default=None,
+                         help="write quorum (default: a majority of n)")
     cluster.add_argument("--allow-weak-quorum", action="store_true",
                          help="allow r + w <= n (not a quorum system: expect anomalies)")
     cluster.add_argument("--replica-bug", action="append", default=[], metavar="NAME",
@@ -177,7 +177,9 @@ def cluster_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The RunConfig fields that add_cluster_options() gave `args` (and the name)."""
     return dict(
         name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
-        backend=args.backend, nodes=args.nodes, n=args.n, r=args.r, w=args.w,
+        backend=args.backend, nodes=args.nodes, n=args.n,
+        r=majority(args.n or args.nodes) if args.r is None else args.r,
+        w=majority(args.n or args.nodes) if args.w is None else args.w,
         mode=args.mode, replica_bugs=args.replica_bug, replica_cmd=args.replica_cmd,
         allow_weak_quorum=args.allow_weak_quorum,
         anti_entropy_interval=args.anti_entropy_interval)
