@@ -21,13 +21,17 @@ PROC = Path("/proc")
 
 
 def _start_time(pid: int, proc: Path = PROC) -> int | None:
-    """Field 22 of /proc/<pid>/stat (start time since boot), None if no such process."""
+    """Field 22 of /proc/<pid>/stat (start time since boot), None if no such process
+    or it has exited: a zombie (its parent has not reaped it yet, or, detached, it
+    waits for an init that never reaps) owns nothing any more."""
     try:
         stat = (proc / str(pid) / "stat").read_text()
     except OSError:
         return None
     # The command name (field 2) is parenthesised and may hold spaces or ')'.
     fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):  # field 3, the state: zombie or dead
+        return None
     return int(fields[19])
 
 

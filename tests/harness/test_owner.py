@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from harness.owner import Owner
 
@@ -22,6 +24,21 @@ def test_a_dead_process_is_dead() -> None:
     child.wait()
     assert not owner.alive()
     assert Owner.of(child.pid) is None
+
+
+def test_a_killed_process_not_yet_reaped_is_dead() -> None:
+    """A zombie: it exited and owns nothing, though its pid and start time remain
+    until its parent (here: not yet; for a detached supervisor, maybe never) reaps it."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    owner = Owner.of(child.pid)
+    assert owner is not None and owner.alive()
+    child.kill()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert not owner.alive()
+    child.wait()
 
 
 def test_a_reused_pid_with_another_start_time_is_not_the_owner() -> None:
