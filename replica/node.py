@@ -30,7 +30,6 @@ from replica.api import (
 from replica.clock import WallClock
 from replica.delivery import new_session
 from replica.driver import QuorumDriver
-from replica.placement import preference_list
 from replica.protocol import AMNESIA, ASYNC_COMMIT, Get, Put
 from replica.storage import Store
 from replica.transport import HttpTransport, Unreachable
@@ -139,10 +138,7 @@ class Node:
 
     # anti-entropy
     def _shared_rows(self, peer: str) -> list[antientropy.Row]:
-        """This node's records of keys that `peer` replicates too."""
-        nodes = list(self.peers)
-        return [(key, rec.value_json, rec.version) for key, rec in self.store.items()
-                if peer in preference_list(key, nodes, self.n)]
+        return antientropy.shared_rows(self.store.items(), peer, list(self.peers), self.n)
 
     def _check_peer(self, body: dict[str, Any]) -> str:
         peer = body.get("from")
@@ -173,10 +169,10 @@ class Node:
 
     async def _anti_entropy_forever(self) -> None:
         others = [peer for peer in self.peers if peer != self.node_id]
+        rng = random.Random()
         while True:
-            # Jitter keeps nodes from exchanging in lockstep.
-            await asyncio.sleep(self.anti_entropy_interval * random.uniform(0.5, 1.5))
-            peer = random.choice(others)
+            wait, peer = antientropy.next_exchange(self.anti_entropy_interval, others, rng)
+            await asyncio.sleep(wait)
             try:
                 await self.exchange_with(peer)
             except Unreachable:
