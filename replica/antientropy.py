@@ -29,6 +29,7 @@ from replica.records import Record
 from replica.version import Version
 
 BUCKETS = 64
+EXCHANGE_TIMEOUT = 5.0  # seconds; an exchange may move many records: longer than a quorum request
 
 Row = tuple[str, str, Version]  # key, value JSON, version
 

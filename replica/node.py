@@ -38,7 +38,6 @@ from replica.version import Version, version_json
 log = logging.getLogger("replica.node")
 
 AE_BODY_LIMIT = 64 * 1024 * 1024  # a push carries many records
-AE_TIMEOUT = 5.0  # an exchange may move many records: longer than a quorum request
 
 
 class LocalFirstTransport:
@@ -185,13 +184,14 @@ class Node:
         exchange = antientropy.Exchange(self._shared_rows(peer))
         raw = await self.http.post(peer, "/internal/ae/digest",
                                    {"from": self.node_id, "digest": exchange.start()},
-                                   AE_TIMEOUT)
+                                   antientropy.EXCHANGE_TIMEOUT)
         pull, push = exchange.on_reply(antientropy.DigestReply.from_json(raw))
         pulled = await self.store.put_many(pull)
         pushed = 0
         if push:
             answer = await self.http.post(peer, "/internal/ae/push", {
-                "from": self.node_id, "records": antientropy.rows_to_json(push)}, AE_TIMEOUT)
+                "from": self.node_id, "records": antientropy.rows_to_json(push)},
+                antientropy.EXCHANGE_TIMEOUT)
             pushed = int(answer.get("applied", 0)) if isinstance(answer, dict) else 0
         if pulled or pushed:
             log.info("anti-entropy with %s: pulled %d, pushed %d records", peer, pulled, pushed)
