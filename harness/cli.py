@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = {
     "image": "harness.image_command",
     "cleanup": "harness.cleanup_command",
     "systems": "harness.systems_command",
+    "sim": "sim.cli",
 }
 
 

@@ -33,5 +33,7 @@ class SimRecorder:
     def history(self) -> History:
         return History(events=self.events, ops=pair_ops(self.events), source="<simulation>")
 
-    def write(self, path: Path) -> None:
-        path.write_bytes(b"".join(orjson.dumps(event_to_dict(e)) + b"\n" for e in self.events))
+    @staticmethod
+    def write_events(events: list[Event], path: Path) -> None:
+        """``history.jsonl``, line for line as the harness writes it."""
+        path.write_bytes(b"".join(orjson.dumps(event_to_dict(e)) + b"\n" for e in events))

@@ -1,0 +1,161 @@
+"""hypothesis draws schedules, runs each in the simulator, checks its history
+with the same checkers as a real run, and shrinks the first failing one.
+
+A schedule is drawn cluster size first (so shrinking tries fewer nodes
+first), then the clients and their ops, the faults, and the network (the
+first messages' delays one by one, then a link model and a seed for the
+rest). hypothesis then shrinks toward fewer nodes, fewer and simpler ops,
+fewer faults, and shorter delays, keeping only what the anomaly needs.
+
+The search repeats exactly: hypothesis runs from ``random.Random(seed)`` with
+no example database, and every run it asks for is deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from checkers.api import Report, check, default_checkers
+from nemesis.faults import TARGET_CHOICES
+from nemesis.kinds import KINDS
+from sim.schedule import (
+    DISTRIBUTIONS,
+    FAULT_KINDS,
+    LINK_FAULT,
+    ClientOp,
+    FaultEvent,
+    LinkModel,
+    Schedule,
+)
+from sim.simulation import SimResult, simulate
+
+CHECK_TIME_LIMIT = 2.0  # seconds per history; a key undecided by then is "unknown"
+
+
+@dataclass(frozen=True)
+class Space:
+    """What the search may draw: cluster, clients, faults and their sizes."""
+
+    bugs: tuple[str, ...] = ()
+    mode: str = "coordinator"
+    min_nodes: int = 2
+    max_nodes: int = 5
+    max_clients: int = 4
+    max_ops: int = 6  # per client
+    max_keys: int = 2
+    kinds: tuple[str, ...] = FAULT_KINDS
+    max_faults: int = 3
+    max_delays: int = 40
+
+
+def schedules(space: Space) -> st.SearchStrategy[Schedule]:
+    """Schedules within ``space``."""
+    return _schedule(space)
+
+
+@st.composite
+def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
+    nodes = draw(st.integers(space.min_nodes, space.max_nodes))
+    node_ids = [f"n{i}" for i in range(1, nodes + 1)]
+    keys = draw(st.integers(1, space.max_keys))
+    op = st.builds(ClientOp, gap_ms=st.integers(0, 20).map(float),
+                   f=st.sampled_from(("write", "read")), key=st.integers(0, keys - 1))
+    clients = draw(st.lists(st.lists(op, min_size=1, max_size=space.max_ops).map(tuple),
+                            min_size=1, max_size=space.max_clients))
+    kinds = [kind for kind in space.kinds
+             if kind == LINK_FAULT or nodes >= KINDS[kind].min_nodes]
+    faults = draw(st.lists(_fault(kinds, node_ids), max_size=space.max_faults)) if kinds else []
+    delays = draw(st.lists(st.integers(0, 30).map(float), max_size=space.max_delays))
+    offsets = draw(st.lists(st.integers(-5, 5).map(float), min_size=nodes, max_size=nodes))
+    network = LinkModel(distribution=draw(st.sampled_from(DISTRIBUTIONS[::-1])),
+                        mean_ms=float(draw(st.sampled_from((1, 2, 5)))))
+    return Schedule(nodes=nodes, mode=space.mode, bugs=space.bugs, keys=keys,
+                    clients=tuple(clients), faults=tuple(sorted(faults, key=_fault_order)),
+                    network=network, delays_ms=tuple(delays), clock_offsets_ms=tuple(offsets),
+                    seed=draw(st.integers(0, 2**16 - 1)))
+
+
+def _fault_order(fault: FaultEvent) -> tuple[float, str]:
+    return (fault.at_ms, fault.kind)
+
+
+def _fault(kinds: Sequence[str], node_ids: list[str]) -> st.SearchStrategy[FaultEvent]:
+    links = st.lists(st.tuples(st.sampled_from(node_ids), st.sampled_from(node_ids))
+                     .filter(lambda pair: pair[0] != pair[1]), min_size=1, max_size=4)
+    model = st.builds(LinkModel, distribution=st.sampled_from(DISTRIBUTIONS[::-1]),
+                      mean_ms=st.sampled_from((5.0, 20.0, 100.0)),
+                      loss=st.sampled_from((0.0, 0.3, 1.0)),
+                      duplicate=st.sampled_from((0.0, 0.5)),
+                      reorder=st.sampled_from((0.0, 0.5)))
+
+    @st.composite
+    def fault(draw: st.DrawFn) -> FaultEvent:
+        kind = draw(st.sampled_from(kinds))
+        event = FaultEvent(at_ms=float(draw(st.integers(0, 100))), kind=kind,
+                           duration_ms=float(draw(st.integers(1, 1500))),
+                           seed=draw(st.integers(0, 255)),
+                           targets=draw(st.sampled_from((None, *TARGET_CHOICES))))
+        if kind == LINK_FAULT:
+            event = replace(event, targets=None, links=tuple(sorted(set(draw(links)))),
+                            model=draw(model))
+        return event
+
+    return fault()
+
+
+def check_run(result: SimResult) -> Report:
+    """The same checkers a real run uses (register model)."""
+    history = result.history
+    return check(history, checkers=default_checkers(history), model="register",
+                 time_limit=CHECK_TIME_LIMIT)
+
+
+@dataclass
+class SearchResult:
+    """How a search ended: the shrunk failing schedule, or the last one tried."""
+
+    found: Schedule | None
+    last: Schedule | None
+    examples: int  # schedules run, shrinking included
+    ops: int  # simulated client ops over all of them
+    first_failure_s: float | None  # wall seconds until the first failing schedule
+    first_failure_ops: int | None  # its client op count, before shrinking
+    seconds: float
+
+
+def search(space: Space, examples: int, seed: int,
+           progress: Callable[[str], None] = lambda _: None) -> SearchResult:
+    """Run up to ``examples`` schedules; shrink the first that fails."""
+    started = time.perf_counter()
+    state = SearchResult(None, None, 0, 0, None, None, 0.0)
+
+    def fails(schedule: Schedule) -> bool:
+        state.examples += 1
+        state.ops += schedule.op_count
+        failed = check_run(simulate(schedule)).verdict is False
+        if state.first_failure_s is None:
+            state.last = schedule
+            if failed:
+                state.first_failure_s = time.perf_counter() - started
+                state.first_failure_ops = schedule.op_count
+                progress(f"schedule {state.examples} failed after "
+                         f"{state.first_failure_s:.2f}s ({schedule.op_count} ops); shrinking")
+        return failed
+
+    config = settings(max_examples=examples, database=None, deadline=None,
+                      phases=(Phase.generate, Phase.shrink), derandomize=False,
+                      suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    try:
+        state.found = find(schedules(space), fails, settings=config,
+                           random=random.Random(seed))
+    except NoSuchExample:
+        state.found = None
+    state.seconds = time.perf_counter() - started
+    return state
