@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
@@ -52,7 +53,7 @@ class Space:
     max_keys: int = 2
     kinds: tuple[str, ...] = FAULT_KINDS
     max_faults: int = 3
-    max_delays: int = 40
+    max_delays: int = 8
 
 
 def schedules(space: Space) -> st.SearchStrategy[Schedule]:
@@ -63,47 +64,63 @@ def schedules(space: Space) -> st.SearchStrategy[Schedule]:
 @st.composite
 def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
     nodes = draw(st.integers(space.min_nodes, space.max_nodes))
-    node_ids = [f"n{i}" for i in range(1, nodes + 1)]
     keys = draw(st.integers(1, space.max_keys))
-    op = st.builds(ClientOp, gap_ms=st.integers(0, 20).map(float),
-                   f=st.sampled_from(("write", "read")), key=st.integers(0, keys - 1))
-    clients = draw(st.lists(st.lists(op, min_size=1, max_size=space.max_ops).map(tuple),
-                            min_size=1, max_size=space.max_clients))
-    kinds = [kind for kind in space.kinds
-             if kind == LINK_FAULT or nodes >= KINDS[kind].min_nodes]
-    faults = draw(st.lists(_fault(kinds, node_ids), max_size=space.max_faults)) if kinds else []
-    delays = draw(st.lists(st.integers(0, 30).map(float), max_size=space.max_delays))
-    offsets = draw(st.lists(st.integers(-5, 5).map(float), min_size=nodes, max_size=nodes))
-    network = LinkModel(distribution=draw(st.sampled_from(DISTRIBUTIONS[::-1])),
-                        mean_ms=float(draw(st.sampled_from((1, 2, 5)))))
+    clients, faults = draw(_parts(space, nodes, keys))
+    delays = draw(st.lists(_DELAY, max_size=space.max_delays))
+    offsets = draw(st.lists(_OFFSET, min_size=nodes, max_size=nodes))
+    network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)))
     return Schedule(nodes=nodes, mode=space.mode, bugs=space.bugs, keys=keys,
                     clients=tuple(clients), faults=tuple(sorted(faults, key=_fault_order)),
                     network=network, delays_ms=tuple(delays), clock_offsets_ms=tuple(offsets),
-                    seed=draw(st.integers(0, 2**16 - 1)))
+                    seed=draw(_SEED))
+
+
+# Strategies are built once (building one is far dearer than drawing from it).
+_DELAY = st.integers(0, 30).map(float)
+_OFFSET = st.integers(-5, 5).map(float)
+_DISTRIBUTION = st.sampled_from(DISTRIBUTIONS[::-1])
+_MEAN = st.sampled_from((1, 2, 5))
+_SEED = st.integers(0, 2**16 - 1)
+
+
+@lru_cache(maxsize=256)
+def _parts(space: Space, nodes: int, keys: int) -> st.SearchStrategy[tuple[list, list]]:
+    """Clients' ops and faults for a cluster of ``nodes`` and ``keys`` keys."""
+    op = st.builds(ClientOp, gap_ms=st.integers(0, 5).map(float),
+                   f=st.sampled_from(("write", "read")), key=st.integers(0, keys - 1))
+    clients = st.lists(st.lists(op, min_size=1, max_size=space.max_ops).map(tuple),
+                       min_size=1, max_size=space.max_clients)
+    kinds = [kind for kind in space.kinds
+             if kind == LINK_FAULT or nodes >= KINDS[kind].min_nodes]
+    node_ids = [f"n{i}" for i in range(1, nodes + 1)]
+    faults = (st.lists(_fault(tuple(kinds), tuple(node_ids)), max_size=space.max_faults)
+              if kinds else st.just([]))
+    return st.tuples(clients, faults)
 
 
 def _fault_order(fault: FaultEvent) -> tuple[float, str]:
     return (fault.at_ms, fault.kind)
 
 
-def _fault(kinds: Sequence[str], node_ids: list[str]) -> st.SearchStrategy[FaultEvent]:
-    links = st.lists(st.tuples(st.sampled_from(node_ids), st.sampled_from(node_ids))
-                     .filter(lambda pair: pair[0] != pair[1]), min_size=1, max_size=4)
-    model = st.builds(LinkModel, distribution=st.sampled_from(DISTRIBUTIONS[::-1]),
+def _fault(kinds: tuple[str, ...], node_ids: tuple[str, ...]) -> st.SearchStrategy[FaultEvent]:
+    pairs = [(a, b) for a in node_ids for b in node_ids if a != b]
+    links = st.lists(st.sampled_from(pairs), min_size=1, max_size=4, unique=True)
+    model = st.builds(LinkModel, distribution=_DISTRIBUTION,
                       mean_ms=st.sampled_from((5.0, 20.0, 100.0)),
                       loss=st.sampled_from((0.0, 0.3, 1.0)),
                       duplicate=st.sampled_from((0.0, 0.5)),
                       reorder=st.sampled_from((0.0, 0.5)))
+    kind_of = st.sampled_from(kinds)
+    at, duration = st.integers(0, 30), st.integers(1, 1500)
+    seed, targets = st.integers(0, 255), st.sampled_from((None, *TARGET_CHOICES))
 
     @st.composite
     def fault(draw: st.DrawFn) -> FaultEvent:
-        kind = draw(st.sampled_from(kinds))
-        event = FaultEvent(at_ms=float(draw(st.integers(0, 100))), kind=kind,
-                           duration_ms=float(draw(st.integers(1, 1500))),
-                           seed=draw(st.integers(0, 255)),
-                           targets=draw(st.sampled_from((None, *TARGET_CHOICES))))
+        kind = draw(kind_of)
+        event = FaultEvent(at_ms=float(draw(at)), kind=kind, duration_ms=float(draw(duration)),
+                           seed=draw(seed), targets=draw(targets))
         if kind == LINK_FAULT:
-            event = replace(event, targets=None, links=tuple(sorted(set(draw(links)))),
+            event = replace(event, targets=None, links=tuple(sorted(draw(links))),
                             model=draw(model))
         return event
 
