@@ -38,6 +38,16 @@ from sim.schedule import (
 from sim.simulation import SimResult, simulate
 
 CHECK_TIME_LIMIT = 2.0  # seconds per history; a key undecided by then is "unknown"
+SHRINK_BUDGET = 400  # schedules run while shrinking; then the smallest failing one so far
+
+
+class _Enough(Exception):
+    """Shrinking used its budget: stop with the smallest failing schedule seen."""
+
+
+def _size(schedule: Schedule) -> tuple[int, int, int]:
+    """What "smaller" means to the user: fewer ops, then faults, then nodes."""
+    return (schedule.op_count, len(schedule.faults), schedule.nodes)
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,8 @@ def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
     clients, faults = draw(_parts(space, nodes, keys))
     delays = draw(st.lists(_DELAY, max_size=space.max_delays))
     offsets = draw(st.lists(_OFFSET, min_size=nodes, max_size=nodes))
-    network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)))
+    network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)),
+                        reorder=draw(_REORDER))
     return Schedule(nodes=nodes, mode=space.mode, bugs=space.bugs, keys=keys,
                     clients=tuple(clients), faults=tuple(sorted(faults, key=_fault_order)),
                     network=network, delays_ms=tuple(delays), clock_offsets_ms=tuple(offsets),
@@ -76,11 +87,12 @@ def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
 
 
 # Strategies are built once (building one is far dearer than drawing from it).
-_DELAY = st.integers(0, 30).map(float)
+_DELAY = st.integers(0, 100).map(float)
 _OFFSET = st.integers(-5, 5).map(float)
 _DISTRIBUTION = st.sampled_from(DISTRIBUTIONS[::-1])
 _MEAN = st.sampled_from((1, 2, 5))
 _SEED = st.integers(0, 2**16 - 1)
+_REORDER = st.sampled_from((0.0, 0.2))
 
 
 @lru_cache(maxsize=256)
@@ -148,20 +160,31 @@ class SearchResult:
 
 
 def search(space: Space, examples: int, seed: int,
-           progress: Callable[[str], None] = lambda _: None) -> SearchResult:
-    """Run up to ``examples`` schedules; shrink the first that fails."""
+           progress: Callable[[str], None] = lambda _: None,
+           shrink_budget: int = SHRINK_BUDGET) -> SearchResult:
+    """Run up to ``examples`` schedules; shrink the first that fails, running at
+    most ``shrink_budget`` more (a count, not a time, so the result repeats)."""
     started = time.perf_counter()
     state = SearchResult(None, None, 0, 0, None, None, 0.0)
 
+    smallest: list[Schedule] = []
+    shrinking_from = 0
+
     def fails(schedule: Schedule) -> bool:
+        nonlocal shrinking_from
+        if smallest and state.examples - shrinking_from >= shrink_budget:
+            raise _Enough
         state.examples += 1
         state.ops += schedule.op_count
         failed = check_run(simulate(schedule)).verdict is False
+        if failed and (not smallest or _size(schedule) < _size(smallest[0])):
+            smallest[:] = [schedule]
         if state.first_failure_s is None:
             state.last = schedule
             if failed:
                 state.first_failure_s = time.perf_counter() - started
                 state.first_failure_ops = schedule.op_count
+                shrinking_from = state.examples
                 progress(f"schedule {state.examples} failed after "
                          f"{state.first_failure_s:.2f}s ({schedule.op_count} ops); shrinking")
         return failed
@@ -174,5 +197,7 @@ def search(space: Space, examples: int, seed: int,
                            random=random.Random(seed))
     except NoSuchExample:
         state.found = None
+    except _Enough:
+        state.found = smallest[0]
     state.seconds = time.perf_counter() - started
     return state
