@@ -77,18 +77,22 @@ def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
     keys = draw(st.integers(1, space.max_keys))
     clients, faults = draw(_parts(space, nodes, keys))
     delays = draw(st.lists(_DELAY, max_size=space.max_delays))
-    offsets = draw(st.lists(_OFFSET, min_size=nodes, max_size=nodes))
+    drift = draw(_DRIFT)  # ms; each node's natural offset is uniform in +-drift
+    seed = draw(_SEED)
+    spread = random.Random(f"{seed}-clocks")
+    offsets = [round(spread.uniform(-drift, drift), 3) if drift else 0.0 for _ in range(nodes)]
     network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)),
                         reorder=draw(_REORDER))
     return Schedule(nodes=nodes, mode=space.mode, bugs=space.bugs, keys=keys,
                     clients=tuple(clients), faults=tuple(sorted(faults, key=_fault_order)),
                     network=network, delays_ms=tuple(delays), clock_offsets_ms=tuple(offsets),
-                    seed=draw(_SEED))
+                    seed=seed)
 
 
 # Strategies are built once (building one is far dearer than drawing from it).
 _DELAY = st.integers(0, 100).map(float)
-_OFFSET = st.integers(-5, 5).map(float)
+_DRIFT = st.integers(0, 5)
+GAPS_MS = 6  # think times 0..5 ms
 _DISTRIBUTION = st.sampled_from(DISTRIBUTIONS[::-1])
 _MEAN = st.sampled_from((1, 2, 5))
 _SEED = st.integers(0, 2**16 - 1)
@@ -98,8 +102,10 @@ _REORDER = st.sampled_from((0.0, 0.2))
 @lru_cache(maxsize=256)
 def _parts(space: Space, nodes: int, keys: int) -> st.SearchStrategy[tuple[list, list]]:
     """Clients' ops and faults for a cluster of ``nodes`` and ``keys`` keys."""
-    op = st.builds(ClientOp, gap_ms=st.integers(0, 5).map(float),
-                   f=st.sampled_from(("write", "read")), key=st.integers(0, keys - 1))
+    # One draw per op (each draw costs hypothesis more than simulating the op):
+    # it shrinks toward 0, a write of k0 with no think time.
+    op = st.integers(0, GAPS_MS * 2 * keys - 1).map(
+        lambda v: ClientOp(float(v // (2 * keys)), ("write", "read")[v // keys % 2], v % keys))
     clients = st.lists(st.lists(op, min_size=1, max_size=space.max_ops).map(tuple),
                        min_size=1, max_size=space.max_clients)
     kinds = [kind for kind in space.kinds
@@ -122,8 +128,14 @@ def _fault(kinds: tuple[str, ...], node_ids: tuple[str, ...]) -> st.SearchStrate
                       loss=st.sampled_from((0.0, 0.3, 1.0)),
                       duplicate=st.sampled_from((0.0, 0.5)),
                       reorder=st.sampled_from((0.0, 0.5)))
-    kind_of = st.sampled_from(kinds)
-    at, duration = st.integers(0, 30), st.integers(1, 1500)
+    # A mechanism first, then a kind of it: the six partition shapes together are
+    # as likely as a kill, a pause, a delay, a clock skew or a link fault.
+    families: dict[str, list[str]] = {}
+    for kind in kinds:
+        families.setdefault(KINDS[kind].label if kind in KINDS else kind, []).append(kind)
+    kind_of = st.sampled_from([st.sampled_from(group) for group in families.values()]).flatmap(
+        lambda group: group)
+    at, duration = st.integers(0, 30), st.integers(1, 300)
     seed, targets = st.integers(0, 255), st.sampled_from((None, *TARGET_CHOICES))
 
     @st.composite
