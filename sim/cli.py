@@ -61,11 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="schedules to try before giving up (default %(default)s)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the search (default: random; recorded in config.json)")
-    p.add_argument("--max-nodes", type=int, default=5,
+    p.add_argument("--max-nodes", type=int, default=Space.max_nodes,
                    help="largest cluster drawn (default %(default)s)")
-    p.add_argument("--max-clients", type=int, default=4,
+    p.add_argument("--max-clients", type=int, default=Space.max_clients,
                    help="most clients drawn (default %(default)s)")
-    p.add_argument("--max-ops", type=int, default=6,
+    p.add_argument("--max-ops", type=int, default=Space.max_ops,
                    help="most ops per client drawn (default %(default)s)")
     p.add_argument("--nemesis", default="all",
                    help="fault kinds drawn: a comma list of quorumlab run's kinds and "

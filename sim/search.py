@@ -58,7 +58,7 @@ class Space:
     mode: str = "coordinator"
     min_nodes: int = 2
     max_nodes: int = 5
-    max_clients: int = 4
+    max_clients: int = 6
     max_ops: int = 6  # per client
     max_keys: int = 2
     kinds: tuple[str, ...] = FAULT_KINDS
@@ -168,6 +168,7 @@ class SearchResult:
     ops: int  # simulated client ops over all of them
     first_failure_s: float | None  # wall seconds until the first failing schedule
     first_failure_ops: int | None  # its client op count, before shrinking
+    first_failure_example: int | None  # how many schedules it took to find it
     seconds: float
 
 
@@ -177,7 +178,7 @@ def search(space: Space, examples: int, seed: int,
     """Run up to ``examples`` schedules; shrink the first that fails, running at
     most ``shrink_budget`` more (a count, not a time, so the result repeats)."""
     started = time.perf_counter()
-    state = SearchResult(None, None, 0, 0, None, None, 0.0)
+    state = SearchResult(None, None, 0, 0, None, None, None, 0.0)
 
     smallest: list[Schedule] = []
     shrinking_from = 0
@@ -196,7 +197,7 @@ def search(space: Space, examples: int, seed: int,
             if failed:
                 state.first_failure_s = time.perf_counter() - started
                 state.first_failure_ops = schedule.op_count
-                shrinking_from = state.examples
+                shrinking_from = state.first_failure_example = state.examples
                 progress(f"schedule {state.examples} failed after "
                          f"{state.first_failure_s:.2f}s ({schedule.op_count} ops); shrinking")
         return failed
