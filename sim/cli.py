@@ -24,17 +24,15 @@ from pathlib import Path
 from rich.console import Console
 
 from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE, EXIT_INTERRUPTED, exit_code
-from harness.config import NAME_PATTERN, RunConfig
-from harness.outcome import RunOutcome
-from harness.results import write_results
-from harness.run_folder import create_run_folder
 from nemesis.kinds import parse_nemesis
 from replica.protocol import BUGS
-from sim.recorder import SimRecorder
 from sim.schedule import LINK_FAULT, MODES, Schedule, ScheduleError
 from sim.search import Space, check_run, search
 from sim.simulation import simulate
 from sim.story import tell
+
+# The run folder's writers (matplotlib above all) are imported where the
+# folder is written, so that a bad option is answered at once.
 
 log = logging.getLogger("quorumlab")
 
@@ -80,6 +78,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=sim_command)
 
 
+def _check_name(name: str) -> None:
+    from harness.config import NAME_PATTERN
+
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"--name {name!r}: use letters, digits, '.', '_' or '-' (max 64)")
+
+
 def _space(args: argparse.Namespace) -> Space:
     """The search space; ValueError with one line for a bad option."""
     unknown = [bug for bug in args.replica_bug if bug not in BUGS]
@@ -93,8 +98,7 @@ def _space(args: argparse.Namespace) -> Space:
         raise ValueError("--max-clients and --max-ops must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise ValueError("--seed must be >= 0")
-    if not NAME_PATTERN.match(args.name):
-        raise ValueError(f"--name {args.name!r}: use letters, digits, '.', '_' or '-' (max 64)")
+    _check_name(args.name)
     names = [name.strip() for name in args.nemesis.split(",")]
     kinds = [name for name in names if name != LINK_FAULT]
     parsed = parse_nemesis(",".join(kinds) if kinds else "none")
@@ -110,8 +114,7 @@ def sim_command(args: argparse.Namespace) -> int:
         if args.replay is not None:
             path = args.replay / "schedule.json" if args.replay.is_dir() else args.replay
             schedule, search_info, seed = Schedule.load(path), {"replay": str(path)}, None
-            if not NAME_PATTERN.match(args.name):
-                raise ValueError(f"--name {args.name!r}: use letters, digits, '.', '_' or '-'")
+            _check_name(args.name)
         else:
             space = _space(args)
             seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
@@ -149,6 +152,12 @@ def sim_command(args: argparse.Namespace) -> int:
 def _show(schedule: Schedule, search_info: dict, seed: int | None,
           args: argparse.Namespace, console: Console) -> int:
     """Run the schedule once more with its message trace; write the run folder; tell it."""
+    from harness.config import RunConfig
+    from harness.outcome import RunOutcome
+    from harness.results import write_results
+    from harness.run_folder import create_run_folder
+    from sim.recorder import SimRecorder
+
     result = simulate(schedule, trace=True)
     report = check_run(result)
     folder = create_run_folder(Path(args.store_dir), args.name)
