@@ -39,6 +39,7 @@ from sim.simulation import SimResult, simulate
 
 CHECK_TIME_LIMIT = 2.0  # seconds per history; a key undecided by then is "unknown"
 SHRINK_BUDGET = 400  # schedules run while shrinking; then the smallest failing one so far
+SHORT_STORY = 12  # client ops; a longer shrunk schedule gets up to 4 budgets more
 
 
 class _Enough(Exception):
@@ -176,7 +177,8 @@ def search(space: Space, examples: int, seed: int,
            progress: Callable[[str], None] = lambda _: None,
            shrink_budget: int = SHRINK_BUDGET) -> SearchResult:
     """Run up to ``examples`` schedules; shrink the first that fails, running at
-    most ``shrink_budget`` more (a count, not a time, so the result repeats)."""
+    most ``shrink_budget`` more (four times that while the smallest failing one
+    has more than SHORT_STORY ops): a count, not a time, so the result repeats."""
     started = time.perf_counter()
     state = SearchResult(None, None, 0, 0, None, None, None, 0.0)
 
@@ -185,7 +187,8 @@ def search(space: Space, examples: int, seed: int,
 
     def fails(schedule: Schedule) -> bool:
         nonlocal shrinking_from
-        if smallest and state.examples - shrinking_from >= shrink_budget:
+        if smallest and state.examples - shrinking_from >= shrink_budget * (
+                1 if smallest[0].op_count <= SHORT_STORY else 4):
             raise _Enough
         state.examples += 1
         state.ops += schedule.op_count
