@@ -19,7 +19,6 @@ and handles it on resume, in order.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +141,7 @@ class Agent(Process):
         self.coordinator = Coordinator(
             sim.node_ids, n=sim.schedule.replication, r=sim.schedule.read_quorum,
             w=sim.schedule.write_quorum, writer=f"c:{home}", bugs=sim.schedule.bugs,
-            clock_micros=sim.host_micros, rng=random.Random(f"{sim.schedule.seed}-{home}-c"))
+            clock_micros=sim.host_micros, rng=sim.schedule.rng(f"{home}-agent"))
 
 
 class Node(Process):
@@ -157,9 +156,9 @@ class Node(Process):
         self.offset = (schedule.clock_offsets_ms[index] / 1000.0
                        if schedule.clock_offsets_ms else 0.0)
         self.skew = 0.0  # the clock-skew fault's offset, seconds
-        self.ask_rng = random.Random(f"{schedule.seed}-{node_id}-ask")
-        self.ae_rng = random.Random(f"{schedule.seed}-{node_id}-ae")
-        self.disk_rng = random.Random(f"{schedule.seed}-{node_id}-disk")
+        self.ask_rng = schedule.rng(f"{node_id}-ask")
+        self.ae_rng = schedule.rng(f"{node_id}-ae")
+        self.disk_rng = schedule.rng(f"{node_id}-disk")
         self.others = [peer for peer in sim.node_ids if peer != node_id]
         self.incarnation = 0
         self.records: Records[Any]

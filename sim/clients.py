@@ -6,7 +6,6 @@ a short back-off after a ``fail``, and DESIGN.md's classification (a write is
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING, Any
 
 from harness.workload import FAIL_BACKOFF
@@ -30,7 +29,7 @@ class Worker:
         self.pending: object | None = None
         self.tag: int | None = None  # invoke index of the op in flight
         self.op: tuple[str, str, Any] = ("read", "", None)
-        self.rng = random.Random(f"{sim.schedule.seed}-client-{slot}")
+        self.rng = sim.schedule.rng(f"client-{slot}")
         self.finished = not ops
 
     def next(self, pause: float = 0.0) -> None:

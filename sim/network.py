@@ -12,7 +12,6 @@ what TCP makes of a lost segment, a retransmission about 200 ms later.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ class Network:
 
     def __init__(self, schedule: Schedule, trace: bool = False) -> None:
         self.model = schedule.network
-        self.rng = random.Random(f"{schedule.seed}-network")
+        self.rng = schedule.rng("network")
         self.overrides = [d / 1000.0 for d in schedule.delays_ms]
         self.grudges: list[Grudge] = []
         self.link_faults: list[tuple[frozenset[tuple[str, str]], LinkModel]] = []

@@ -13,6 +13,8 @@ schedule saved as JSON (``schedule.json`` in a run folder) runs again with
 from __future__ import annotations
 
 import dataclasses
+import random
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,12 @@ class Schedule:
     def write_quorum(self) -> int:
         return self.w if self.w is not None else majority(self.replication)
 
+    def rng(self, purpose: str) -> random.Random:
+        """The generator of one purpose (a node's disk, a link...), seeded from
+        ``seed``: separate streams, so that dropping an op or a node while
+        shrinking leaves the others' draws as they were."""
+        return derived_rng(self.seed, purpose)
+
     @property
     def op_count(self) -> int:
         return sum(len(ops) for ops in self.clients)
@@ -199,6 +207,12 @@ class Schedule:
             raise ScheduleError(f"{path}: not JSON ({exc})") from None
         raw = raw.get("schedule", raw) if isinstance(raw, dict) else raw
         return cls.from_json(raw)
+
+
+def derived_rng(seed: int, purpose: str) -> random.Random:
+    """``random.Random`` from ``seed`` and a label, stable across processes (no
+    ``hash()``, which Python salts per process) and cheap (an int seed)."""
+    return random.Random((seed << 32) | zlib.crc32(purpose.encode()))
 
 
 def _fault(raw: dict[str, Any]) -> FaultEvent:

@@ -34,6 +34,7 @@ from sim.schedule import (
     FaultEvent,
     LinkModel,
     Schedule,
+    derived_rng,
 )
 from sim.simulation import SimResult, simulate
 
@@ -80,7 +81,7 @@ def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
     delays = draw(st.lists(_DELAY, max_size=space.max_delays))
     drift = draw(_DRIFT)  # ms; each node's natural offset is uniform in +-drift
     seed = draw(_SEED)
-    spread = random.Random(f"{seed}-clocks")
+    spread = derived_rng(seed, "clocks")
     offsets = [round(spread.uniform(-drift, drift), 3) if drift else 0.0 for _ in range(nodes)]
     network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)),
                         reorder=draw(_REORDER))
