@@ -60,7 +60,7 @@ class Space:
     mode: str = "coordinator"
     min_nodes: int = 2
     max_nodes: int = 5
-    max_clients: int = 6
+    max_clients: int = 10
     max_ops: int = 6  # per client
     max_keys: int = 2
     kinds: tuple[str, ...] = FAULT_KINDS
