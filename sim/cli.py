@@ -165,6 +165,7 @@ def _show(schedule: Schedule, search_info: dict, seed: int | None,
         name=args.name, backend="sim", nodes=schedule.nodes, n=schedule.n,
         r=schedule.read_quorum, w=schedule.write_quorum, mode=schedule.mode,
         concurrency=len(schedule.clients), keys=schedule.keys,
+        time_limit=result.stats["virtual_seconds"],  # the run's virtual length
         op_timeout=schedule.op_timeout_ms / 1000, seed=seed or schedule.seed,
         replica_bugs=list(schedule.bugs),
         nemesis=sorted({fault.kind for fault in schedule.faults}),
