@@ -180,6 +180,7 @@ class Node(Process):
         self.records = Records(schedule.group_commit, ASYNC_COMMIT in schedule.bugs)
         self.records.load((key, rec.value_json, rec.version) for key, rec in self.disk.items())
         self.committing = False
+        self.in_commit: list[tuple[int, Any]] = []  # waiters of the commit under way
         self.clients = {}
         self._ae_token = None
         records = self.records
@@ -210,13 +211,14 @@ class Node(Process):
             sim.client_reply(worker, token, None, "connection reset")
             run.finished = True
         self.clients = {}
+        waiting = list(self.in_commit)
         while self.records.waiting:
-            _, waiters = self.records.next_batch()
-            for _, waiter in waiters:
-                if waiter is not None and waiter[0] is not self:
-                    sender, run, phase, _ = waiter
-                    sim.reply(self.name, sender, run,
-                              NoReply(self.name, phase, True, "connection reset"))
+            waiting += self.records.next_batch()[1]
+        for _, waiter in waiting:  # writes waiting for the disk: their connections reset
+            if waiter is not None and waiter[0] is not self:
+                sender, run, phase, _ = waiter
+                sim.reply(self.name, sender, run,
+                          NoReply(self.name, phase, True, "connection reset"))
 
     def micros(self) -> int:
         """This node's wall clock (only the wall-clock bug reads it)."""
@@ -272,13 +274,14 @@ class Node(Process):
             return
         self.committing = True
         rows, waiters = self.records.next_batch()
+        self.in_commit = waiters
         took = self.sim.schedule.disk_ms / 1000.0 * self.disk_rng.uniform(0.5, 1.5)
         self.sim.loop.after(took, self.run, self.incarnation, self._committed, rows, waiters)
 
     def _committed(self, rows: list[Row], waiters: list[tuple[int, Any]]) -> None:
         self.disk.apply(rows)
         self.records.committed(rows)
-        self.committing = False
+        self.committing, self.in_commit = False, []
         for _, waiter in waiters:
             if waiter is not None:
                 self._answer(waiter)
