@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = {
     "fault": "harness.fault_command",
     "kv": "harness.kv_command",
     "load": "harness.load_command",
+    "sim": "sim.cli",
 }
 
 

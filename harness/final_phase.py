@@ -60,7 +60,8 @@ async def _snapshot(session: aiohttp.ClientSession, urls: dict[str, str],
     return dict(zip(pairs, copies, strict=True))
 
 
-def _converged(snapshot: dict[tuple[str, str], Copy | None], keys: Sequence[str]) -> bool:
+def converged(snapshot: dict[tuple[str, str], Copy | None], keys: Sequence[str]) -> bool:
+    """Every key has one and the same copy on each of its replicas."""
     for key in keys:
         copies = {repr(copy) for (_, k), copy in snapshot.items() if k == key}
         if len(copies) != 1 or repr(None) in copies:
@@ -72,17 +73,17 @@ async def quiesce(session: aiohttp.ClientSession, urls: dict[str, str], keys: Se
                   n: int, recorder: Recorder, limit: float, timeout: float) -> bool:
     """Poll the replicas until all hold the same copy of every key, or `limit` passes."""
     started = time.monotonic()
-    converged = False
+    agreed = False
     while True:
         snapshot = await _snapshot(session, urls, keys, n, timeout)
-        converged = _converged(snapshot, keys)
-        if converged or time.monotonic() - started >= limit:
+        agreed = converged(snapshot, keys)
+        if agreed or time.monotonic() - started >= limit:
             break
         await asyncio.sleep(POLL_INTERVAL)
     recorder.record(FINAL, "info", QUIESCE,
-                    value={"converged": converged,
+                    value={"converged": agreed,
                            "seconds": round(time.monotonic() - started, 3)})
-    return converged
+    return agreed
 
 
 async def final_reads(session: aiohttp.ClientSession, urls: dict[str, str],

@@ -79,6 +79,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="run the plan of an earlier run again (its folder or config.json): "
                           "every option and the seed come from there; other options are "
                           "ignored except --backend, --store-dir and --test-count")
+    out.add_argument("--schedule", metavar="FILE", type=Path,
+                     help="drive a local cluster through a `quorumlab sim` schedule "
+                          "(schedule.json or its run folder) and say whether its anomaly "
+                          "reproduced; the schedule decides the cluster, ops and faults")
     p.set_defaults(func=run_command)
 
 
@@ -202,6 +206,10 @@ def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
 
 def run_command(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
+    if args.schedule is not None:
+        from harness.schedule_run import run_schedule
+
+        return run_schedule(args.schedule, args.name, args.store_dir, console)
     try:
         config = config_from_args(args)
     except (ConfigError, ValueError) as exc:

@@ -10,19 +10,26 @@ started by node A with peer B over the keys both replicate:
    (``Exchange.on_reply``); B applies what is newer.
 
 Each side keeps only versions newer than its own, so the exchange is safe to
-repeat and to run concurrently with writes. Only this module's callers do I/O.
+repeat and to run concurrently with writes. Only this module's callers do I/O
+(the node over HTTP, the simulator under virtual time); when to exchange and
+with whom (``next_exchange``) and over which keys (``shared_rows``) are
+decided here too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from replica.placement import preference_list
+from replica.records import Record
 from replica.version import Version
 
 BUCKETS = 64
+EXCHANGE_TIMEOUT = 5.0  # seconds; an exchange may move many records: longer than a quorum request
 
 Row = tuple[str, str, Version]  # key, value JSON, version
 
@@ -42,6 +49,20 @@ def digest(rows: Iterable[Row]) -> list[str]:
     for key, _, version in rows:
         acc[bucket_of(key)] ^= _hash(key, version)
     return [f"{x:016x}" for x in acc]
+
+
+def shared_rows(records: Iterable[tuple[str, Record]], peer: str, nodes: Sequence[str],
+                n: int) -> list[Row]:
+    """A node's records of the keys that ``peer`` replicates too."""
+    return [(key, rec.value_json, rec.version) for key, rec in records
+            if peer in preference_list(key, nodes, n)]
+
+
+def next_exchange(interval: float, others: Sequence[str],
+                  rng: random.Random) -> tuple[float, str]:
+    """(seconds to wait, peer) of a node's next exchange: jittered, so that nodes
+    do not exchange in lockstep, with a random peer."""
+    return interval * rng.uniform(0.5, 1.5), rng.choice(others)
 
 
 def in_buckets(rows: Iterable[Row], buckets: Iterable[int]) -> list[Row]:

@@ -27,7 +27,8 @@ class FanoutClient:
 
     ``session``: reuse an aiohttp session (the client then does not close it).
     ``writer``: the writer id of this client's versions (default ``c:<uuid4>``).
-    ``bugs``: protocol bug switches, as on a node.
+    ``bugs``: protocol bug switches, as on a node (the local-version bug's
+    "local counter" is the highest counter this client has seen).
     Failures raise ``replica.errors.QuorumError``.
     """
 
@@ -38,29 +39,19 @@ class FanoutClient:
             raise ValueError("FanoutClient needs at least one replica URL")
         self._own_session = session is None
         self._session = session or new_session()
-        self._highest: dict[str, int] = {}  # the local-version bug's "local counter"
         self.writer = writer or f"c:{uuid.uuid4()}"
         self._driver = QuorumDriver(
             HttpTransport(urls, self._session, request_timeout), urls, n=n, r=r, w=w,
             writer=self.writer, request_timeout=request_timeout, bugs=bugs,
-            local_counter=lambda key: self._highest.get(key, 0),
             clock_micros=lambda: int(time.time() * 1_000_000))
 
     async def read(self, key: str) -> tuple[Any, Version | None]:
         """The key's value and version (None, None if never written)."""
-        value, version = await self._driver.read(key)
-        self._note(key, version)
-        return value, version
+        return await self._driver.read(key)
 
     async def write(self, key: str, value: Any) -> Version:
         """Write `value`; returns the version it was stored under."""
-        version = await self._driver.write(key, value)
-        self._note(key, version)
-        return version
-
-    def _note(self, key: str, version: Version | None) -> None:
-        if version is not None:
-            self._highest[key] = max(self._highest.get(key, 0), version.counter)
+        return await self._driver.write(key, value)
 
     async def close(self) -> None:
         if self._own_session:

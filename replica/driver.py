@@ -3,25 +3,23 @@
 ``QuorumDriver`` turns the core's actions into transport requests and timers and
 feeds their results back as events. The node coordinator and the fan-out client
 both use it; they differ only in the transport (a node serves itself in-process)
-and in where the buggy version sources come from.
+and in where the buggy version sources come from. Every decision (which
+replicas, in which order, which version counter) is the ``Coordinator``'s
+(replica/coordinator.py), which the simulator drives too.
 
-Every phase asks all of a key's replicas at once (the node itself first, since
-that is free, then peers in random order); see replica/protocol.py for why no
-replica is held back for a hedge.
+Every phase asks all of a key's replicas at once; see replica/protocol.py for
+why no replica is held back for a hedge.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from replica.coordinator import Coordinator
 from replica.errors import QuorumError
-from replica.placement import preference_list
 from replica.protocol import (
-    LOCAL_VERSION,
-    WALL_CLOCK,
     Action,
     ArmTimer,
     Event,
@@ -48,48 +46,30 @@ class QuorumDriver:
                  clock_micros: Callable[[], int] | None = None,
                  prefer: str | None = None) -> None:
         self.transport = transport
-        self.nodes = sorted(nodes)
-        self.n, self.r, self.w = n, r, w
-        self.writer = writer
         self.request_timeout = request_timeout
-        self.bugs = frozenset(bugs)
-        self._local_counter = local_counter
-        self._clock_micros = clock_micros
+        self.coordinator = Coordinator(nodes, n=n, r=r, w=w, writer=writer, bugs=bugs,
+                                       local_counter=local_counter,
+                                       clock_micros=clock_micros, prefer=prefer)
         self._inflight: set[asyncio.Task[None]] = set()
-        self._issued: dict[str, int] = {}  # counters this writer used, per key
-        self._prefer = prefer  # the node itself, asked first
+
+    @property
+    def writer(self) -> str:
+        return self.coordinator.writer
 
     def replicas(self, key: str) -> list[str]:
-        return preference_list(key, self.nodes, self.n)
-
-    def _ask_order(self, key: str) -> list[str]:
-        replicas = self.replicas(key)
-        random.shuffle(replicas)
-        if self._prefer in replicas:
-            replicas.remove(self._prefer)
-            replicas.insert(0, self._prefer)
-        return replicas
+        return self.coordinator.replicas(key)
 
     async def read(self, key: str) -> tuple[Any, Version | None]:
-        op = ReadOp(key, self._ask_order(key), self.r, self.w, self.bugs)
-        outcome = await self._run(op)
+        outcome = await self._run(self.coordinator.read_op(key))
         assert isinstance(outcome, ReadResult)
+        self.coordinator.observe(key, outcome.version)
         return outcome.value, outcome.version
 
     async def write(self, key: str, value: Any) -> Version:
-        op = WriteOp(key, value, self._ask_order(key), self.r, self.w, self.writer, self.bugs,
-                     fixed_counter=self._fixed_counter(key), issued=self._issued)
-        outcome = await self._run(op)
+        outcome = await self._run(self.coordinator.write_op(key, value))
         assert isinstance(outcome, WriteResult)
+        self.coordinator.observe(key, outcome.version)
         return outcome.version
-
-    def _fixed_counter(self, key: str) -> int | None:
-        """The counter the buggy version sources pick (None: the correct quorum read)."""
-        if WALL_CLOCK in self.bugs and self._clock_micros is not None:
-            return self._clock_micros()
-        if LOCAL_VERSION in self.bugs and self._local_counter is not None:
-            return self._local_counter(key) + 1
-        return None
 
     async def _run(self, op: ReadOp | WriteOp) -> ReadResult | WriteResult:
         loop = asyncio.get_running_loop()

@@ -30,7 +30,6 @@ from replica.api import (
 from replica.clock import WallClock
 from replica.delivery import new_session
 from replica.driver import QuorumDriver
-from replica.placement import preference_list
 from replica.protocol import AMNESIA, ASYNC_COMMIT, Get, Put
 from replica.storage import Store
 from replica.transport import HttpTransport, Unreachable
@@ -39,7 +38,6 @@ from replica.version import Version, version_json
 log = logging.getLogger("replica.node")
 
 AE_BODY_LIMIT = 64 * 1024 * 1024  # a push carries many records
-AE_TIMEOUT = 5.0  # an exchange may move many records: longer than a quorum request
 
 
 class LocalFirstTransport:
@@ -139,10 +137,7 @@ class Node:
 
     # anti-entropy
     def _shared_rows(self, peer: str) -> list[antientropy.Row]:
-        """This node's records of keys that `peer` replicates too."""
-        nodes = list(self.peers)
-        return [(key, rec.value_json, rec.version) for key, rec in self.store.items()
-                if peer in preference_list(key, nodes, self.n)]
+        return antientropy.shared_rows(self.store.items(), peer, list(self.peers), self.n)
 
     def _check_peer(self, body: dict[str, Any]) -> str:
         peer = body.get("from")
@@ -173,10 +168,10 @@ class Node:
 
     async def _anti_entropy_forever(self) -> None:
         others = [peer for peer in self.peers if peer != self.node_id]
+        rng = random.Random()
         while True:
-            # Jitter keeps nodes from exchanging in lockstep.
-            await asyncio.sleep(self.anti_entropy_interval * random.uniform(0.5, 1.5))
-            peer = random.choice(others)
+            wait, peer = antientropy.next_exchange(self.anti_entropy_interval, others, rng)
+            await asyncio.sleep(wait)
             try:
                 await self.exchange_with(peer)
             except Unreachable:
@@ -189,13 +184,14 @@ class Node:
         exchange = antientropy.Exchange(self._shared_rows(peer))
         raw = await self.http.post(peer, "/internal/ae/digest",
                                    {"from": self.node_id, "digest": exchange.start()},
-                                   AE_TIMEOUT)
+                                   antientropy.EXCHANGE_TIMEOUT)
         pull, push = exchange.on_reply(antientropy.DigestReply.from_json(raw))
         pulled = await self.store.put_many(pull)
         pushed = 0
         if push:
             answer = await self.http.post(peer, "/internal/ae/push", {
-                "from": self.node_id, "records": antientropy.rows_to_json(push)}, AE_TIMEOUT)
+                "from": self.node_id, "records": antientropy.rows_to_json(push)},
+                antientropy.EXCHANGE_TIMEOUT)
             pushed = int(answer.get("applied", 0)) if isinstance(answer, dict) else 0
         if pulled or pushed:
             log.info("anti-entropy with %s: pulled %d, pushed %d records", peer, pulled, pushed)

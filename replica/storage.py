@@ -7,7 +7,9 @@ never reports a version it could forget in a crash (except under the
 
 Group commit: writes arriving while a transaction is being committed wait and
 then share the next one, so one fsync serves many concurrent writes. With
-``group_commit=False`` every write gets its own transaction.
+``group_commit=False`` every write gets its own transaction. What wins, what
+waits and what one transaction carries is decided sans I/O in
+``replica.records`` (shared with the simulator); this module does the I/O.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
+from replica.records import ASYNC_FLUSH_INTERVAL, Record, Records, Row
 from replica.version import Version
+
+__all__ = ["Record", "Row", "Store"]
 
 log = logging.getLogger("replica.storage")
 
@@ -42,19 +46,6 @@ ON CONFLICT (key) DO UPDATE SET
 WHERE (excluded.counter, excluded.writer) > (kv.counter, kv.writer)
 """
 
-ASYNC_FLUSH_INTERVAL = 1.0
-
-
-@dataclass(frozen=True)
-class Record:
-    """A stored copy: the value as JSON text, and its version."""
-
-    value_json: str
-    version: Version
-
-
-Row = tuple[str, str, Version]  # key, value JSON, version
-
 
 class Store:
     """One node's key-value records. Create with ``await Store.open(...)``."""
@@ -62,13 +53,9 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, group_commit: bool,
                  async_commit: bool) -> None:
         self._conn = conn
-        self._group_commit = group_commit
-        self._async_commit = async_commit
-        self._records: dict[str, Record] = {}
+        self._records: Records[asyncio.Future[int]] = Records(group_commit, async_commit)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._queue: list[tuple[list[Row], asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
-        self._unflushed: list[Row] = []
         self._flusher: asyncio.Task[None] | None = None
         self.boot = 0
         self.commits = 0  # transactions committed (to measure group commit)
@@ -91,9 +78,9 @@ class Store:
             conn.execute("INSERT INTO meta VALUES ('boot', 1) "
                          "ON CONFLICT (name) DO UPDATE SET value = value + 1")
         store.boot = conn.execute("SELECT value FROM meta WHERE name = 'boot'").fetchone()[0]
-        for key, value, counter, writer in conn.execute(
-                "SELECT key, value, counter, writer FROM kv"):
-            store._records[key] = Record(value, Version(counter, writer))
+        store._records.load(
+            (key, value, Version(counter, writer)) for key, value, counter, writer
+            in conn.execute("SELECT key, value, counter, writer FROM kv"))
         if async_commit:
             store._flusher = asyncio.get_running_loop().create_task(store._flush_forever())
         return store
@@ -102,7 +89,7 @@ class Store:
         return self._records.get(key)
 
     def items(self) -> Iterator[tuple[str, Record]]:
-        return iter(list(self._records.items()))
+        return self._records.items()
 
     def __len__(self) -> int:
         return len(self._records)
@@ -110,54 +97,36 @@ class Store:
     async def put(self, key: str, value_json: str, version: Version) -> Version:
         """Store the record if newer; returns the stored version afterwards, once durable."""
         await self.put_many([(key, value_json, version)])
-        record = self._records[key]
+        record = self._records.get(key)
+        assert record is not None
         return record.version
 
     async def put_many(self, rows: Iterable[Row]) -> int:
         """Store every row that is newer than the stored copy; returns how many were."""
-        newer = [row for row in rows if self._is_newer(row[0], row[2])]
-        if not newer:
-            return 0
-        if self._async_commit:
-            self._apply(newer)
-            self._unflushed.extend(newer)
-            return len(newer)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((newer, future))
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        final = self._records.submit(rows, future)
+        if final is not None:
+            return final
         if self._committer is None or self._committer.done():
             self._committer = asyncio.get_running_loop().create_task(self._commit_loop())
-        await future
-        return len(newer)
-
-    def _is_newer(self, key: str, version: Version) -> bool:
-        current = self._records.get(key)
-        return current is None or version > current.version
-
-    def _apply(self, rows: list[Row]) -> None:
-        for key, value_json, version in rows:
-            if self._is_newer(key, version):
-                self._records[key] = Record(value_json, version)
+        return await future
 
     async def _commit_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._queue:
-            if self._group_commit:
-                batch, self._queue = self._queue, []
-            else:
-                batch, self._queue = self._queue[:1], self._queue[1:]
-            rows = [row for rows, _ in batch for row in rows]
+        while self._records.waiting:
+            rows, waiters = self._records.next_batch()
             try:
                 await loop.run_in_executor(self._executor, self._write_rows, rows)
             except Exception as exc:
                 log.error("commit of %d writes failed: %s", len(rows), exc)
-                for _, future in batch:
+                for _, future in waiters:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            self._apply(rows)
-            for _, future in batch:
+            self._records.committed(rows)
+            for newer, future in waiters:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(newer)
 
     def _write_rows(self, rows: list[Row]) -> None:
         """One transaction (runs on the sqlite thread)."""
@@ -174,7 +143,7 @@ class Store:
             await self._flush(loop)
 
     async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        rows, self._unflushed = self._unflushed, []
+        rows = self._records.take_unflushed()
         if rows:
             await loop.run_in_executor(self._executor, self._write_rows, rows)
 

@@ -1,0 +1,113 @@
+"""The simulated network: per-link delay distributions, loss, duplication,
+reordering, partitions (grudges, asymmetric ones included) and the nemesis's
+link delay, decided per message.
+
+A grudge means what it means to the real nemesis (``nemesis.faults``):
+``grudge[b]`` holds the nodes whose traffic ``b`` drops. The simulated network
+works per message, so a one-way cut drops exactly one direction (DESIGN.md:
+over TCP it would stall both). The nemesis ``delay`` fault's loss stands for
+what TCP makes of a lost segment, a retransmission about 200 ms later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nemesis.capabilities import Grudge
+from sim.schedule import LinkModel, Schedule
+
+TCP_RETRANSMIT_S = 0.2
+REORDER_FACTOR = 20.0  # a held-back message waits up to this many mean delays more
+
+
+@dataclass
+class Sent:
+    """One message as the story tells it (kept only when tracing)."""
+
+    at: float
+    src: str
+    dst: str
+    what: object  # the message (the story puts it in words)
+    tag: int | None  # the invoke index of the client op it serves
+    arrivals: list[float]  # empty: lost
+    why_lost: str = ""
+
+
+class Network:
+    """Decides, for each message, when (and how many times) it arrives."""
+
+    def __init__(self, schedule: Schedule, trace: bool = False) -> None:
+        self.model = schedule.network
+        self.rng = schedule.rng("network")
+        self.overrides = [d / 1000.0 for d in schedule.delays_ms]
+        self.grudges: list[Grudge] = []
+        self.link_faults: list[tuple[frozenset[tuple[str, str]], LinkModel]] = []
+        self.delays: list[tuple[float, float, float]] = []  # nemesis delay faults
+        self.sent = 0
+        self.lost = 0
+        self.trace: list[Sent] | None = [] if trace else None
+
+    def cut(self, src: str, dst: str) -> bool:
+        """Does ``dst`` drop what ``src`` sends?"""
+        return any(src in grudge.get(dst, ()) for grudge in self.grudges)
+
+    def transit(self, now: float, src: str, dst: str, what: object = None,
+                tag: int | None = None) -> list[float]:
+        """Delays (seconds) of each copy of one message from src to dst; [] if lost."""
+        index = self.sent
+        self.sent += 1
+        if src == dst:  # loopback: never cut, never slowed by the nemesis
+            delays = [self._sample(self.model)]
+        elif self.grudges and self.cut(src, dst):
+            delays = []
+            self._note(now, src, dst, what, tag, delays, "partitioned")
+            self.lost += 1
+            return delays
+        elif index < len(self.overrides):
+            delays = [self.overrides[index]]
+        else:
+            delays = self._draw(src, dst)
+        if not delays:
+            self.lost += 1
+        if self.trace is not None:
+            self._note(now, src, dst, what, tag, delays, "lost")
+        return delays
+
+    def _draw(self, src: str, dst: str) -> list[float]:
+        model = self.model
+        for links, faulty in self.link_faults:
+            if (src, dst) in links:
+                model = faulty
+        rng = self.rng
+        if model.loss and rng.random() < model.loss:
+            return []
+        delay = self._sample(model)
+        for mean, jitter, loss in self.delays:
+            delay += max(0.0, rng.uniform(mean - jitter, mean + jitter)) / 1000.0
+            if rng.random() < loss:
+                delay += TCP_RETRANSMIT_S
+        if model.reorder and rng.random() < model.reorder:
+            delay += rng.uniform(0.0, REORDER_FACTOR * model.mean_ms / 1000.0)
+        if model.duplicate and rng.random() < model.duplicate:
+            return [delay, delay + self._sample(model)]
+        return [delay]
+
+    def _sample(self, model: LinkModel) -> float:
+        mean = model.mean_ms / 1000.0
+        kind = model.distribution
+        if kind == "exponential":
+            return self.rng.expovariate(1.0 / mean) if mean > 0 else 0.0
+        if kind == "uniform":
+            return self.rng.uniform(0.0, 2.0 * mean)
+        if kind == "lognormal":  # heavy tail with the given mean (sigma 1)
+            return self.rng.lognormvariate(math.log(mean) - 0.5, 1.0) if mean > 0 else 0.0
+        return mean
+
+    def _note(self, now: float, src: str, dst: str, what: object, tag: int | None,
+              delays: Iterable[float], why: str) -> None:
+        if self.trace is not None:
+            arrivals = [now + d for d in delays]
+            self.trace.append(Sent(now, src, dst, what, tag, arrivals,
+                                   "" if arrivals else why))
