@@ -21,7 +21,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
-from operator import attrgetter, eq, is_, is_not, itemgetter
+from operator import eq, is_, is_not, itemgetter
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,6 @@ READS = frozenset({"read", "get"})  # client reads (not the final phase's per-no
 class Columns:
     """The ops' fields the bulk checks read, as arrays aligned with ``ops``."""
 
-    ops: list[Op]
     keys: list[Hashable]  # key id -> key (frozen, as ops_by_key groups them)
     key: np.ndarray  # int64 key id per op
     functions: list[str]  # function id -> f
@@ -52,6 +52,7 @@ class Columns:
     complete_index: np.ndarray  # int64, ABSENT for an invoke never completed
     invoke_time: np.ndarray  # int64 nanoseconds
     complete_time: np.ndarray  # int64, ABSENT unless ok or fail
+    values: list[Any]  # each op's value itself
     value_kind: np.ndarray  # int8: STRING, NO_VALUE, UNKNOWN or OTHER
     value_hash: np.ndarray  # int64: hash() of a string value, else 0
     has_version: np.ndarray  # bool
@@ -100,10 +101,9 @@ class Columns:
             at = np.minimum(np.searchsorted(sorted_mixed, mixed[reads]), len(order) - 1)
             found = sorted_mixed[at] == mixed[reads]
             reads, candidate = reads[found], order[at[found]]
-            ops = self.ops
+            value = self.values.__getitem__
             confirmed = np.fromiter(
-                map(eq, [ops[r].value for r in reads.tolist()],
-                    [ops[w].value for w in candidate.tolist()]),
+                map(eq, map(value, reads.tolist()), map(value, candidate.tolist())),
                 dtype=bool, count=len(reads),
             ) & (self.key[reads] == self.key[candidate])
             source[reads[confirmed]] = candidate[confirmed]
@@ -114,37 +114,32 @@ def columns_of(ops: list[Op], source: str = "<memory>") -> Columns:
     """Copy the ops' fields into arrays (HistoryError for an index or time that
     does not fit: 0 <= it < 2^62, i.e. 146 years of nanoseconds).
 
-    Written for speed: each column is one C-level pass (map, fromiter) where it
-    can be, since this runs on millions of ops.
+    Written for speed, since this runs on millions of ops: the ops are visited
+    once (each visit is a cache miss), then every column is made from its list
+    in C (fromiter, map).
     """
     n = len(ops)
-
-    def column(name: str, dtype: type = np.int64) -> np.ndarray:
-        return np.fromiter(map(attrgetter(name), ops), dtype=dtype, count=n)
-
-    raw_keys = list(map(attrgetter("key"), ops))
+    raw_keys, functions_, types, invoke_indexes, complete_indexes, invoke_times, \
+        complete_times, values, versions = _fields(ops)
     try:
         keys, key = _interned(raw_keys)
     except TypeError:  # unhashable keys (lists, maps): frozen as ops_by_key does
         keys, key = _interned([freeze(k) for k in raw_keys])
-    functions, f = _interned(list(map(attrgetter("f"), ops)))
-    kind = np.fromiter(map(TYPE_CODES.__getitem__, map(attrgetter("type"), ops)),
-                       dtype=np.int8, count=n)
+    functions, f = _interned(functions_)
+    kind = np.fromiter(map(TYPE_CODES.__getitem__, types), dtype=np.int8, count=n)
     try:
-        invoke_index, invoke_time = column("invoke_index"), column("invoke_time")
-        complete_index = _with_absent(list(map(attrgetter("complete_index"), ops)))
-        complete_time = _with_absent(list(map(attrgetter("complete_time"), ops)))
+        invoke_index = np.fromiter(invoke_indexes, dtype=np.int64, count=n)
+        invoke_time = np.fromiter(invoke_times, dtype=np.int64, count=n)
+        complete_index, complete_time = _with_absent(complete_indexes), _with_absent(complete_times)
     except OverflowError:
         raise HistoryError("an op's index or time is 2^63 or more", path=source) from None
-    for name, column_ in (("index", invoke_index), ("time", invoke_time)):
-        if n and (column_.min() < 0 or column_.max() >= LIMIT):
+    for name, column in (("index", invoke_index), ("time", invoke_time)):
+        if n and (column.min() < 0 or column.max() >= LIMIT):
             raise HistoryError(f"an op's {name} is negative or 2^62 or more", path=source)
-    for name, column_ in (("index", complete_index), ("time", complete_time)):
-        if n and column_.max() >= LIMIT:
+    for name, column in (("index", complete_index), ("time", complete_time)):
+        if n and column.max() >= LIMIT:
             raise HistoryError(f"an op's completion {name} is 2^62 or more", path=source)
-    values = list(map(attrgetter("value"), ops))
     value_kind, value_hash = _value_columns(values)
-    versions = list(map(attrgetter("version"), ops))
     has_version = np.fromiter(map(is_not, versions, repeat(None)), dtype=bool, count=n)
     versions = [v or (0, "") for v in versions]
     writers = list(map(itemgetter(1), versions))
@@ -156,9 +151,27 @@ def columns_of(ops: list[Op], source: str = "<memory>") -> Columns:
     except (OverflowError, TypeError, ValueError):  # past 64 bits, or not (int, str)
         counter = writer = np.zeros(n, dtype=np.int64)
         versions_fit = False
-    return Columns(ops, keys, key, functions, f, kind, invoke_index, complete_index,
-                   invoke_time, complete_time, value_kind, value_hash, has_version, counter,
-                   writer, versions_fit)
+    return Columns(keys, key, functions, f, kind, invoke_index, complete_index, invoke_time,
+                   complete_time, values, value_kind, value_hash, has_version, counter, writer,
+                   versions_fit)
+
+
+def _fields(ops: list[Op]) -> tuple[list[Any], ...]:
+    """Every field the columns need, one list each, in one visit per op."""
+    lists: tuple[list[Any], ...] = tuple([] for _ in range(9))
+    key, f, kind, invoke_index, complete_index, invoke_time, complete_time, value, version = (
+        column.append for column in lists)
+    for op in ops:
+        key(op.key)
+        f(op.f)
+        kind(op.type)
+        invoke_index(op.invoke_index)
+        complete_index(op.complete_index)
+        invoke_time(op.invoke_time)
+        complete_time(op.complete_time)
+        value(op.value)
+        version(op.version)
+    return lists
 
 
 def _interned(items: list[Hashable]) -> tuple[list[Hashable], np.ndarray]:

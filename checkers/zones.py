@@ -231,4 +231,4 @@ def _holding(c: Columns, rows: np.ndarray, value: Hashable) -> np.ndarray:
     if value is None:
         return c.value_kind[rows] == NO_VALUE
     maybe = rows[(c.value_kind[rows] == STRING) & (c.value_hash[rows] == hash(value))]
-    return np.isin(rows, [r for r in maybe.tolist() if c.ops[r].value == value])
+    return np.isin(rows, [r for r in maybe.tolist() if c.values[r] == value])
