@@ -41,6 +41,8 @@ TURN = 0.005
 EXPLAIN_TIME = 1.0
 SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
 SHOWN_STATES = 6  # states named in an explanation
+# Ops from which the zones decide register keys in bulk (zones.bulk_cleared).
+BULK_FROM = 20_000
 
 
 def check_linearizability(
@@ -197,9 +199,11 @@ def _interleave(
 def _bulk_cleared(history: History, spec: Model) -> dict[Hashable, int]:
     """The keys the zones decide linearizable for all keys at once
     (zones.bulk_cleared), with how many ops each keeps; none for a model the
-    bulk decision does not stand for (any but the built-in registers)."""
+    bulk decision does not stand for (any but the built-in registers), or a
+    history too small to pay for it (numpy's import alone costs more than the
+    per-key decision of a few thousand ops)."""
     initial = spec.init()
-    if type(spec) not in (RegisterModel, CasRegisterModel) or not (
+    if len(history.ops) < BULK_FROM or type(spec) not in (RegisterModel, CasRegisterModel) or not (
             initial is None or type(initial) is str):
         return {}
     from checkers.columns import FAIL  # numpy: only when the bulk decision applies
