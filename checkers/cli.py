@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import os
 import sys
 from pathlib import Path
@@ -61,11 +62,19 @@ def run(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
+    whole_process = getattr(args, "exit_process", False)
+    if whole_process:
+        # The cyclic collector would only rescan the millions of objects a
+        # large history holds, none of them in a cycle (0.2-0.5 s at 1M ops),
+        # while checking leaves almost no cyclic garbage (measured: none for
+        # 102 etcd logs, under ten objects per generated history), which the
+        # process's end takes back anyway.
+        gc.disable()
     codes, last = [], None
     for file in files:
         code, last = _check_one(file, args)  # the previous history is freed here
         codes.append(code)
-    if getattr(args, "exit_process", False):
+    if whole_process:
         exit_at_once(worst(codes), last)  # the last history: never freed
     return worst(codes)
 
