@@ -80,6 +80,19 @@ def test_json_prints_one_object_per_history(files: dict[str, Path]) -> None:
     assert objects[2]["error"].startswith(f"{files['bad']}:1:")
 
 
+def test_a_time_past_2_to_the_62_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "far.jsonl"
+    b = Builder()
+    b.op(1, "write", "k", "a", version=(1, "n1"))
+    history = b.history()
+    history.events[-1].time = 2**62
+    dump(history, path)
+    proc = run(str(path))
+    assert proc.returncode == 254
+    assert proc.stderr.strip().splitlines() == [
+        f"quorumlab check: error: {path}: an op's completion time is 2^62 or more"]
+
+
 def test_ending_the_process_at_once_still_runs_atexit_and_flushes(
         files: dict[str, Path]) -> None:
     # the command ends with os._exit (checkers.cli.exit_at_once): nothing a
