@@ -12,7 +12,6 @@ Unknown fields are ignored, so newer writers stay readable.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter, ge
 from pathlib import Path
 from typing import Any, get_args, overload
 
@@ -62,14 +61,14 @@ def _load(name: str) -> History:
     except msgspec.MsgspecError:
         events = _decode_line_by_line(data, name)
     lines = _LineNumbers(data)
-    indexes = list(map(attrgetter("index"), events))
-    if any(map(ge, indexes, indexes[1:])):  # in C; the loop below only names the line
-        for position in range(1, len(indexes)):
-            if indexes[position] <= indexes[position - 1]:
-                raise HistoryError(
-                    f"index {indexes[position]} is not greater than the previous index "
-                    f"{indexes[position - 1]}", path=name, line=lines[position],
-                )
+    previous = -1
+    for position, event in enumerate(events):
+        if event.index <= previous:
+            raise HistoryError(
+                f"index {event.index} is not greater than the previous index {previous}",
+                path=name, line=lines[position],
+            )
+        previous = event.index
     return History(events=events, ops=paired_ops(events, lines, name), source=name,
                    warnings=warnings)
 
