@@ -27,6 +27,11 @@ EventType = Literal["invoke", "ok", "fail", "info"]
 Process = int | str
 Version = tuple[int, str]
 
+# From this many ops the checkers sweep the history's columns (History.columns,
+# numpy) rather than its ops one by one: below it, numpy's import alone
+# (0.085 s) costs more than the sweeps save.
+BULK_FROM = 20_000
+
 NEMESIS = "nemesis"
 FINAL = "final"
 FINAL_READ = "final-read"  # f of the final phase's per-node reads

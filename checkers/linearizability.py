@@ -22,7 +22,7 @@ import msgspec
 from checkers import zones
 from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.history import History, Op, freeze
+from checkers.history import BULK_FROM, History, Op, freeze
 from checkers.models import CasRegisterModel, Model, RegisterModel, get_model
 from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import ILLEGAL, Interval, Outcome, Search, Transition, search
@@ -41,8 +41,6 @@ TURN = 0.005
 EXPLAIN_TIME = 1.0
 SHOWN_PREFIX = 8  # ops of the prefix named in an explanation
 SHOWN_STATES = 6  # states named in an explanation
-# Ops from which the zones decide register keys in bulk (zones.bulk_cleared).
-BULK_FROM = 20_000
 
 
 def check_linearizability(
@@ -200,8 +198,7 @@ def _bulk_cleared(history: History, spec: Model) -> dict[Hashable, int]:
     """The keys the zones decide linearizable for all keys at once
     (zones.bulk_cleared), with how many ops each keeps; none for a model the
     bulk decision does not stand for (any but the built-in registers), or a
-    history too small to pay for it (numpy's import alone costs more than the
-    per-key decision of a few thousand ops)."""
+    history too small to pay for it (history.BULK_FROM)."""
     initial = spec.init()
     if len(history.ops) < BULK_FROM or type(spec) not in (RegisterModel, CasRegisterModel) or not (
             initial is None or type(initial) is str):
