@@ -131,7 +131,9 @@ def columns_of(ops: list[Op], source: str = "<memory>") -> Columns:
     try:
         invoke_index = np.fromiter(invoke_indexes, dtype=np.int64, count=n)
         invoke_time = np.fromiter(invoke_times, dtype=np.int64, count=n)
-        complete_index, complete_time = _with_absent(complete_indexes), _with_absent(complete_times)
+        uncertain = np.flatnonzero(kind == INFO).tolist()  # only these may lack a completion
+        complete_index = _with_absent(complete_indexes, uncertain)
+        complete_time = _with_absent(complete_times, uncertain)
     except OverflowError:
         raise HistoryError("an op's index or time is 2^63 or more", path=source) from None
     for name, column in (("index", invoke_index), ("time", invoke_time)):
@@ -183,9 +185,11 @@ def _interned(items: list[Hashable]) -> tuple[list[Hashable], np.ndarray]:
                                  count=len(items))
 
 
-def _with_absent(numbers: list[int | None]) -> np.ndarray:
-    if None in numbers:
-        numbers = [ABSENT if x is None else x for x in numbers]
+def _with_absent(numbers: list[int | None], maybe_none: list[int]) -> np.ndarray:
+    """``numbers`` as an array, None (only at the positions ``maybe_none``) as ABSENT."""
+    for position in maybe_none:
+        if numbers[position] is None:
+            numbers[position] = ABSENT
     return np.fromiter(numbers, dtype=np.int64, count=len(numbers))
 
 
@@ -193,10 +197,10 @@ def _value_columns(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
     """(value_kind, value_hash) of each value."""
     n = len(values)
     is_string = np.fromiter(map(is_, map(type, values), repeat(str)), dtype=bool, count=n)
-    kind = np.full(n, OTHER, dtype=np.int8)
-    kind[is_string] = STRING
-    kind[np.fromiter(map(is_, values, repeat(None)), dtype=bool, count=n)] = NO_VALUE
-    kind[np.fromiter(map(is_, values, repeat(UNKNOWN_VALUE)), dtype=bool, count=n)] = UNKNOWN
+    kind = np.full(n, STRING, dtype=np.int8)
+    others = np.flatnonzero(~is_string)  # usually few: told apart one by one
+    kind[others] = [NO_VALUE if values[i] is None else UNKNOWN if values[i] is UNKNOWN_VALUE
+                    else OTHER for i in others.tolist()]
     try:  # only a string's hash is ever read (kind says which are strings)
         return kind, np.fromiter(map(hash, values), dtype=np.int64, count=n)
     except TypeError:  # an unhashable value (a list, a map)
