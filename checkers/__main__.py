@@ -6,12 +6,13 @@ from checkers import cli
 from checkers.cli_parser import OneLineErrorParser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exit_process: bool = False) -> int:
     parser = OneLineErrorParser(prog="python -m checkers")
     cli.add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)
+    args.exit_process = exit_process
     return int(args.func(args))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(exit_process=True))

@@ -23,12 +23,11 @@ two clusters: the shortest cycle, op by op.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -52,11 +51,14 @@ from checkers.result import Anomaly, CheckResult
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy as np
+
+    from checkers.columns import Columns
 
 NAME = "graph"
 CLAIM = "the store's version order contradicts real time"
 READ_FUNCTIONS = frozenset({"read", "get"})
-_GRAPH_FUNCTIONS = WRITE_FUNCTIONS | READ_FUNCTIONS | {FINAL_READ}
+GRAPH_FUNCTIONS = WRITE_FUNCTIONS | READ_FUNCTIONS | {FINAL_READ}
 
 # Cycle search budget: anomalies past the first EXPLAIN_LIMIT, or whose subgraph
 # would exceed these sizes, get the cycle through their witness instead of the
@@ -82,28 +84,24 @@ def check_graph(history: History) -> CheckResult:
 
 
 def _check_graph(history: History) -> CheckResult:
-    by_key: dict[Any, list[Op]] = {}
-    ignored: dict[str, int] = defaultdict(int)
-    only_graph_ops = set(map(attrgetter("f"), history.ops)) <= _GRAPH_FUNCTIONS
-    for key, ops in history.ops_by_key().items():
-        kept = ops if only_graph_ops else [op for op in ops if op.f in _GRAPH_FUNCTIONS]
-        if len(kept) < len(ops):
-            for op in ops:
-                if op.f not in _GRAPH_FUNCTIONS:
-                    ignored[op.f] += 1
-        if kept:
-            by_key[key] = kept
+    # numpy and networkx are imported here, not at the top: a history without
+    # versions never needs them, and their imports cost more than its check.
+    import numpy as np
+
+    from checkers.version_sweep import suspect_keys
+
+    columns = history.columns()
+    graph_ops = columns.of_functions(GRAPH_FUNCTIONS)
+    ignored = _ignored_functions(columns, graph_ops)
+    per_key = np.bincount(columns.key[graph_ops], minlength=len(columns.keys))
+    suspects = suspect_keys(columns, graph_ops)  # the others certainly have no anomaly
     anomalies: list[Anomaly] = []
     undecided: dict[str, str] = {}
     budget = ExplainBudget(EXPLAIN_LIMIT)
-    # numpy and networkx are imported here, not at the top: a history without
-    # versions never needs them, and their imports cost more than its check.
-    from checkers.version_sweep import suspect_keys
-
-    suspects = suspect_keys(by_key)  # the others certainly have no anomaly
-    for key, ops in by_key.items():
-        if key not in suspects:
-            continue
+    by_key = history.ops_by_key() if suspects else {}
+    for key_id in sorted(suspects):
+        key = columns.keys[key_id]
+        ops = [op for op in by_key[key] if op.f in GRAPH_FUNCTIONS]
         graph = KeyGraph(key, ops)
         anomalies.extend(graph.anomalies)
         if graph.undecided is not None:
@@ -115,12 +113,28 @@ def _check_graph(history: History) -> CheckResult:
         valid = False
     elif undecided:
         valid = "unknown"
-    details: dict[str, Any] = {"keys": len(by_key), "ops": sum(map(len, by_key.values()))}
+    details: dict[str, Any] = {"keys": int(np.count_nonzero(per_key)),
+                               "ops": int(per_key.sum())}
     if undecided:
         details["undecided_keys"] = undecided
     if ignored:
         details["ignored_functions"] = dict(ignored)
     return CheckResult(checker=NAME, valid=valid, anomalies=anomalies, details=details)
+
+
+def _ignored_functions(columns: Columns, graph_ops: np.ndarray) -> dict[str, int]:
+    """How many ops of each function the graph has no node for, functions in
+    the order the key-by-key walk meets them (as the per-op checker listed them)."""
+    import numpy as np
+
+    rows = np.flatnonzero(~graph_ops)
+    if not len(rows):
+        return {}
+    met = np.lexsort((rows, columns.key[rows]))  # key by key, each in ops order
+    functions = columns.f[rows][met]
+    distinct, first = np.unique(functions, return_index=True)
+    counts = np.bincount(functions)
+    return {columns.functions[f]: int(counts[f]) for f in distinct[np.argsort(first)]}
 
 
 def has_versions(history: History) -> bool:

@@ -16,13 +16,21 @@ for the final phase run after faults are healed:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from checkers.columns import Columns
 
 EventType = Literal["invoke", "ok", "fail", "info"]
 Process = int | str
 Version = tuple[int, str]
+
+# From this many ops the checkers sweep the history's columns (History.columns,
+# numpy) rather than its ops one by one: below it, numpy's import alone
+# (0.085 s) costs more than the sweeps save.
+BULK_FROM = 20_000
 
 NEMESIS = "nemesis"
 FINAL = "final"
@@ -86,6 +94,7 @@ class History:
     source: str = "<memory>"
     warnings: list[str] = field(default_factory=list)  # one line each, e.g. a torn last line
     _by_key: dict[Any, list[Op]] | None = field(default=None, repr=False, compare=False)
+    _columns: Columns | None = field(default=None, repr=False, compare=False)
 
     def ops_by_key(self) -> dict[Any, list[Op]]:
         """The ops grouped by key (lists as tuples), each group in ``ops`` order.
@@ -106,6 +115,17 @@ class History:
                     group.append(op)
             self._by_key = groups
         return self._by_key
+
+    def columns(self) -> Columns:
+        """The ops' fields as arrays (checkers.columns), computed once like
+        ``ops_by_key`` and shared by the checkers that sweep all ops at once."""
+        if self._columns is None:
+            # numpy is imported here, not at the top: a small history's checks
+            # may never need it.
+            from checkers.columns import columns_of
+
+            self._columns = columns_of(self.ops, self.source)
+        return self._columns
 
 
 def freeze(value: Any) -> Any:

@@ -22,8 +22,8 @@ import msgspec
 from checkers import zones
 from checkers.collector import paused_gc
 from checkers.errors import HistoryError
-from checkers.history import History, Op, freeze
-from checkers.models import Model, RegisterModel, get_model
+from checkers.history import BULK_FROM, History, Op, freeze
+from checkers.models import CasRegisterModel, Model, RegisterModel, get_model
 from checkers.result import Anomaly, CheckResult, combine
 from checkers.wgl import ILLEGAL, Interval, Outcome, Search, Transition, search
 
@@ -76,9 +76,15 @@ def _check(history: History, spec: Model, deadline: float, memory_limit: int) ->
     searches = []
     start = spec.init()
     by_zones = isinstance(spec, RegisterModel)
-    for key, ops in _partition(history, spec).items():
+    cleared = _bulk_cleared(history, spec)
+    for key, ops in _partition(history, spec, cleared).items():
+        if isinstance(ops, int):  # decided by the zones in bulk: linearizable
+            searches.append(_KeySearch(key, [], zones.Verdict(True), size=ops,
+                                       outcome=Outcome(True, 0)))
+            continue
         kept = _prepare(history, spec, ops)
-        current = _KeySearch(key, kept, zones.decide(kept, start) if by_zones else None)
+        current = _KeySearch(key, kept, zones.decide(kept, start) if by_zones else None,
+                             size=len(kept))
         searches.append(current)
         if current.zones is not None and current.zones.valid:
             current.outcome = Outcome(True, 0)  # decided: no transitions needed
@@ -119,7 +125,7 @@ def _key_details(s: _KeySearch, outcome: Outcome) -> dict[str, Any]:
     return {
         "valid": _verdict(s, outcome),
         "method": "zones" if by_zones else "search",
-        "ops": len(s.ops),
+        "ops": s.size,
         "configs": outcome.configs,
         "memory_estimate": s.memory,
         "seconds": round(s.seconds, 6),
@@ -134,6 +140,7 @@ class _KeySearch:
     key: Hashable
     ops: list[Op]
     zones: zones.Verdict | None  # None: the unique-value shortcut does not apply
+    size: int  # how many ops its check keeps (``ops``, unless decided in bulk)
     run: Search | None = None
     memory: int = 0  # estimated bytes of its memo table
     seconds: float = 0.0
@@ -187,16 +194,41 @@ def _interleave(
             return
 
 
-def _partition(history: History, spec: Model) -> dict[Hashable, list[Op]]:
-    """Client ops that happened or may have, per partition, in invocation order.
+def _bulk_cleared(history: History, spec: Model) -> dict[Hashable, int]:
+    """The keys the zones decide linearizable for all keys at once
+    (zones.bulk_cleared), with how many ops each keeps; none for a model the
+    bulk decision does not stand for (any but the built-in registers), or a
+    history too small to pay for it (history.BULK_FROM)."""
+    initial = spec.init()
+    if len(history.ops) < BULK_FROM or type(spec) not in (RegisterModel, CasRegisterModel) or not (
+            initial is None or type(initial) is str):
+        return {}
+    from checkers.columns import FAIL  # numpy: only when the bulk decision applies
+
+    columns = history.columns()
+    client_ops = (columns.type != FAIL) & ~columns.of_functions(NOT_CLIENT_OPS)
+    cleared = zones.bulk_cleared(columns, initial, client_ops)
+    return {columns.keys[k]: size for k, size in cleared.items()}
+
+
+def _partition(history: History, spec: Model,
+               cleared: dict[Hashable, int]) -> dict[Hashable, list[Op] | int]:
+    """Client ops that happened or may have, per partition, in invocation order;
+    for a key in ``cleared``, its number of ops in their place.
 
     A failed op did not happen (Jepsen): it constrains nothing, so it is
     dropped here, before any model sees it; a failed cas is no evidence of
     what the register held.
     """
-    keys: dict[Hashable, list[Op]] = {}
+    keys: dict[Hashable, list[Op] | int] = {}
     if type(spec).partition is Model.partition:  # by key: as the history groups them
-        for key, ops in history.ops_by_key().items():
+        # (the columns list the same keys in the same order, without grouping ops)
+        order = history.columns().keys if cleared else history.ops_by_key()
+        for key in order:
+            if key in cleared:
+                keys[key] = cleared[key]
+                continue
+            ops = history.ops_by_key()[key]
             kept = [op for op in ops if op.type != "fail" and op.f not in NOT_CLIENT_OPS]
             if kept:
                 keys[key] = kept
@@ -206,7 +238,7 @@ def _partition(history: History, spec: Model) -> dict[Hashable, list[Op]]:
                 keys.setdefault(spec.partition(op), []).append(op)
     invoked = attrgetter("invoke_time", "invoke_index")
     for ops in keys.values():
-        if not _in_invocation_order(ops):
+        if not isinstance(ops, int) and not _in_invocation_order(ops):
             ops.sort(key=invoked)
     return keys
 

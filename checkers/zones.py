@@ -25,8 +25,14 @@ import itertools
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from checkers.history import Op, freeze
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from checkers.columns import Columns
 
 
 @dataclass
@@ -140,3 +146,89 @@ def _inside(inner: _Cluster, outer: _Cluster) -> Verdict:
         f"between t={inner.last_start} and t={inner.first_done}, but then {_held(outer)}",
         _involved(inner, outer),
     )
+
+
+def bulk_cleared(columns: Columns, initial: Hashable, client_ops: np.ndarray) -> dict[int, int]:
+    """The keys the zones find linearizable, decided for all keys at once on the
+    history's columns: key id -> how many ops the check keeps for it.
+
+    ``client_ops`` masks the ops a key's check sees (failed ops and final-phase
+    reads are not). The same decision as :func:`decide` on the ops
+    ``RegisterModel.prepare`` keeps, for keys of reads and writes of string
+    values with ``initial`` None or a string; a key it does not clear (one that
+    is not such a key, or is not linearizable) goes to :func:`decide` and the
+    search, which decide it again and explain it. A failed read-to-write
+    match (checkers.columns) only keeps a key from being cleared.
+    """
+    import numpy as np  # only for histories with columns (see History.columns)
+
+    from checkers.columns import LIMIT, OK, OTHER, STRING, UNKNOWN, grouped
+
+    c = columns
+    key, kind, value_kind = c.key, c.type, c.value_kind
+    bad = np.zeros(len(c.keys), dtype=bool)
+    bad[key[client_ops & ~c.of_functions(["read", "write"])]] = True  # a cas, or not a register
+    bad[c.ambiguous] = True
+    is_write = client_ops & c.of_functions(["write"])
+    writes = np.flatnonzero(is_write)
+    bad[key[writes[value_kind[writes] != STRING]]] = True
+    bad[key[writes[_holding(c, writes, initial)]]] = True  # the initial value written again
+    reads = np.flatnonzero(client_ops & c.of_functions(["read"]) & (kind == OK))
+    bad[key[reads[value_kind[reads] == OTHER]]] = True
+    reads = reads[value_kind[reads] != UNKNOWN]  # tells nothing: left out, as prepare does
+    of_initial = _holding(c, reads, initial)
+    source = np.maximum(c.source[reads], 0)  # the write each read saw (valid where `saw`)
+    saw = ~of_initial & (c.source[reads] >= 0) & is_write[source]  # (not failed: not client)
+    bad[key[reads[~of_initial & ~saw]]] = True  # a value no write that may have happened wrote
+    bad[key[reads[saw & (c.complete_time[reads] < c.invoke_time[source])]]] = True
+    # The writes the check keeps: ok ones, and info ones some read returned.
+    observed = np.zeros(len(key), dtype=bool)
+    observed[source[saw]] = True
+    writes = writes[(kind[writes] == OK) | observed[writes]]
+    reads, source, of_initial = reads[saw | of_initial], source[saw | of_initial], of_initial[
+        saw | of_initial]
+    # Clusters: the kept writes, then each key's initial value.
+    n = len(writes)
+    cluster_key = np.concatenate([key[writes], np.arange(len(c.keys))])
+    # -1 and LIMIT stand for -inf and +inf: every op's time lies between.
+    done = np.concatenate([np.where(kind[writes] == OK, c.complete_time[writes], LIMIT),
+                           np.full(len(c.keys), -1)])
+    start = np.concatenate([c.invoke_time[writes], np.full(len(c.keys), -1)])
+    position = np.zeros(len(key), dtype=np.int64)
+    position[writes] = np.arange(n)
+    cluster = np.where(of_initial, n + key[reads], position[source])
+    np.minimum.at(done, cluster, c.complete_time[reads])
+    np.maximum.at(start, cluster, c.invoke_time[reads])
+    # No two forward zones overlap ...
+    forward = np.flatnonzero(done < start)
+    forward = forward[np.lexsort((done[forward], cluster_key[forward]))]
+    same_key = cluster_key[forward][1:] == cluster_key[forward][:-1]
+    overlap = same_key & (done[forward][1:] < start[forward][:-1])
+    bad[cluster_key[forward][1:][overlap]] = True
+    # ... and no backward zone lies inside the forward zone starting last before it.
+    backward = np.flatnonzero(done >= start)
+    if not len(forward):
+        backward = backward[:0]
+    starts, queries = grouped((cluster_key[forward], done[forward]),
+                              (cluster_key[backward], start[backward]))
+    before = np.searchsorted(starts, queries, side="left") - 1
+    has = before >= 0
+    outer = forward[np.maximum(before, 0)]
+    inside = has & (cluster_key[outer] == cluster_key[backward]) & (done[backward] < start[outer])
+    bad[cluster_key[backward][inside]] = True
+    kept = np.bincount(key[reads], minlength=len(c.keys)) + np.bincount(
+        key[writes], minlength=len(c.keys))
+    present = np.bincount(key[client_ops], minlength=len(c.keys)) > 0
+    return {int(k): int(kept[k]) for k in np.flatnonzero(present & ~bad)}
+
+
+def _holding(c: Columns, rows: np.ndarray, value: Hashable) -> np.ndarray:
+    """Which of ``rows`` have ``value`` (None or a string)."""
+    import numpy as np
+
+    from checkers.columns import NO_VALUE, STRING
+
+    if value is None:
+        return c.value_kind[rows] == NO_VALUE
+    maybe = rows[(c.value_kind[rows] == STRING) & (c.value_hash[rows] == hash(value))]
+    return np.isin(rows, [r for r in maybe.tolist() if c.values[r] == value])

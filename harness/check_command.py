@@ -46,6 +46,7 @@ def check_command(args: argparse.Namespace) -> int:
                          f"{len(files)} were given\n")
         return EXIT_BAD_INPUT
     checked: list[tuple[Path, str, History, Report]] = []
+    args.exit_process = False  # the page is written after the check: the process goes on
     code = checkers_cli.run(args, on_checked=lambda *found: checked.append(found))
     if not checked:  # bad input: already said why
         return code

@@ -46,12 +46,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exit_process: bool = False) -> int:
+    """Run one command. ``exit_process``: this command is the process's whole
+    job, so a command may end the process itself once done (``quorumlab
+    check`` does, to skip freeing a large history: checkers.cli.exit_at_once)."""
     argv = sys.argv[1:] if argv is None else argv
     command = argv[0] if argv and argv[0] in SUBCOMMAND_MODULES else None
     args = build_parser(command).parse_args(argv)
+    args.exit_process = exit_process
     return int(args.func(args))
 
 
+def console() -> int:
+    """The ``quorumlab`` script and ``python -m harness``."""
+    return main(exit_process=True)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console())

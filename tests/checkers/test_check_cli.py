@@ -80,6 +80,35 @@ def test_json_prints_one_object_per_history(files: dict[str, Path]) -> None:
     assert objects[2]["error"].startswith(f"{files['bad']}:1:")
 
 
+def test_a_time_past_2_to_the_62_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "far.jsonl"
+    b = Builder()
+    b.op(1, "write", "k", "a", version=(1, "n1"))
+    history = b.history()
+    history.events[-1].time = 2**62
+    dump(history, path)
+    proc = run(str(path))
+    assert proc.returncode == 254
+    assert proc.stderr.strip().splitlines() == [
+        f"quorumlab check: error: {path}: an op's completion time is 2^62 or more"]
+
+
+def test_ending_the_process_at_once_still_runs_atexit_and_flushes(
+        files: dict[str, Path]) -> None:
+    # the command ends with os._exit (checkers.cli.exit_at_once): nothing a
+    # normal exit does may be lost, output buffered in Python included
+    script = ("import atexit, sys; atexit.register(lambda: print('atexit ran'));"
+              "from checkers.__main__ import main;"
+              f"main(['check', {str(files['invalid'])!r}, '--json'], exit_process=True);"
+              "print('not reached')")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1
+    *reports, last = proc.stdout.splitlines()
+    assert [orjson.loads(line)["verdict"] for line in reports] == [False]
+    assert last == "atexit ran"
+
+
 @pytest.mark.slow
 def test_folders_of_histories_and_run_folders(tmp_path: Path,
                                                         files: dict[str, Path]) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkers import stats
 from checkers.durability import check_durability
 from checkers.history import FINAL
 from checkers.stats import check_stats, latency_summary
@@ -88,3 +93,16 @@ def test_stats_count_outcomes_per_function_and_latency_quantiles() -> None:
 def test_latency_quantiles_are_nearest_rank() -> None:
     summary = latency_summary([n * 1_000_000 for n in range(1, 101)])
     assert summary == {"p50": 50.0, "p90": 90.0, "p99": 99.0, "max": 100.0}
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_ops=st.integers(0, 300), info_rate=st.sampled_from([0.0, 0.3]),
+       fail_rate=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**16))
+def test_stats_on_columns_equal_stats_op_by_op(n_ops: int, info_rate: float, fail_rate: float,
+                                               seed: int) -> None:
+    history = register_history(n_ops, info_rate=info_rate, fail_rate=fail_rate, seed=seed,
+                               final_nodes=2)
+    by_ops = check_stats(history).details
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats, "BULK_FROM", 0)  # large histories take the columns
+        assert check_stats(history).details == by_ops

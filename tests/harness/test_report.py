@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,18 @@ def test_check_report_writes_the_page_for_an_imported_edn_history(
     page = out.read_text()
     assert "register.edn: INVALID" in page and "nonlinearizable" in page
     assert f"--report {out}" in page, "the command that makes it again"
+
+
+def test_the_quorumlab_command_writes_the_report_before_it_ends_the_process(
+        tmp_path: Path) -> None:
+    """The console entry point ends `check` at once after the last history
+    (checkers.cli.exit_at_once); with --report the page must still be written."""
+    out = tmp_path / "edn.html"
+    done = subprocess.run([sys.executable, "-m", "harness", "check",
+                           str(HISTORIES / "register.edn"), "--report", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "nonlinearizable" in out.read_text()
 
 
 def test_check_report_refuses_several_histories_and_an_unwritable_path(
