@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checkers import cli
-from checkers.cli_parser import OneLineErrorParser
+from checkers.cli_parser import OneLineErrorParser, as_whole_process
 
 
 def main(argv: list[str] | None = None, *, exit_process: bool = False) -> int:
@@ -15,4 +15,4 @@ def main(argv: list[str] | None = None, *, exit_process: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(exit_process=True))
+    raise SystemExit(as_whole_process(lambda: main(exit_process=True)))

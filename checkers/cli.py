@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import orjson
 
 from checkers.api import CHECKERS, Report, check
+from checkers.cli_parser import STDOUT_CLOSED
 from checkers.errors import HistoryError
 from checkers.exits import EXIT_BAD_INPUT, exit_code, worst
 from checkers.formats import FORMAT_MODELS, FORMAT_MODULES, RUN_HISTORY, detect_format, load_history
@@ -102,7 +103,7 @@ def exit_at_once(code: int, *held: object) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:
-        code = 120
+        code = STDOUT_CLOSED
     os._exit(code)
 
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-from checkers.cli_parser import OneLineErrorParser
+from checkers.cli_parser import OneLineErrorParser, as_whole_process
 from harness.version import quorumlab_version
 
 SUBCOMMAND_MODULES = {
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None, *, exit_process: bool = False) -> int:
 
 def console() -> int:
     """The ``quorumlab`` script and ``python -m harness``."""
-    return main(exit_process=True)
+    return as_whole_process(lambda: main(exit_process=True))
 
 
 if __name__ == "__main__":

@@ -109,6 +109,21 @@ def test_ending_the_process_at_once_still_runs_atexit_and_flushes(
     assert last == "atexit ran"
 
 
+@pytest.mark.parametrize("module", ["checkers", "harness"])
+def test_a_reader_that_closed_stdout_ends_it_quietly(files: dict[str, Path],
+                                                    module: str) -> None:
+    """`quorumlab check --json | head`: exit 120 (what Python exits with when stdout
+    is gone), with no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", module, "check", str(files["valid"]),
+                             str(files["invalid"]), "--json"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 120
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.slow
 def test_folders_of_histories_and_run_folders(tmp_path: Path,
                                                         files: dict[str, Path]) -> None:
