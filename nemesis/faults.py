@@ -95,6 +95,13 @@ def isolate(nodes: Sequence[str], rng: random.Random) -> Grudge:
     return grudge_from_components([shuffled[:1], shuffled[1:]])
 
 
+def two_components(nodes: Sequence[str], rng: random.Random) -> Grudge:
+    """Two random components of any sizes."""
+    shuffled = _shuffled(nodes, rng)
+    cut = rng.randrange(1, len(shuffled))
+    return grudge_from_components([shuffled[:cut], shuffled[cut:]])
+
+
 def bridge(nodes: Sequence[str], rng: random.Random) -> Grudge:
     """Two halves that cannot see each other, joined by one node that sees both."""
     shuffled = _shuffled(nodes, rng)

@@ -41,6 +41,7 @@ from nemesis.faults import (
     isolate,
     random_grudge,
     ring,
+    two_components,
 )
 
 
@@ -270,12 +271,7 @@ class Partition(_PartitionKind):
     usage = "NODE,.../NODE,...[/...]  (nodes left out keep talking to everyone)"
     scheduled = False
 
-    @staticmethod
-    def shape(nodes: list[str], rng: random.Random) -> Grudge:
-        """Decided without a person: two random components of any sizes."""
-        shuffled = _shuffled_copy(nodes, rng)
-        cut = rng.randrange(1, len(shuffled))
-        return grudge_from_components([shuffled[:cut], shuffled[cut:]])
+    shape = staticmethod(two_components)  # decided without a person
 
     def by_hand(self, nodes: Sequence[str], words: Sequence[str],
                 rng: random.Random) -> Fault:
@@ -373,12 +369,6 @@ repair, shows only when a partition happens to start mid-write."""
 def scheduled_kinds() -> list[str]:
     """The kinds a --nemesis schedule may use, in registry order."""
     return [name for name, kind in KINDS.items() if kind.scheduled]
-
-
-def _shuffled_copy(nodes: Sequence[str], rng: random.Random) -> list[str]:
-    shuffled = list(nodes)
-    rng.shuffle(shuffled)
-    return shuffled
 
 
 def named_nodes(nodes: Sequence[str], words: Sequence[str], most: int | None = None
