@@ -44,6 +44,13 @@ class AptSource:
     components: tuple[str, ...]
 
 
+def present_image(client: docker.DockerClient, name: str) -> docker.models.images.Image | None:
+    """The image named ``name`` if this daemon has it, else None."""
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
 def _parse_one_line(text: str) -> list[AptSource]:
     """The classic `deb [options] URI suite components...` format."""
     out = []
@@ -180,12 +187,9 @@ def bootstrap_base(client: docker.DockerClient, progress: Progress,
     mirror = debian_mirror(apt_sources())
     packages = PACKAGES + tuple(extra_packages)
     tag = base_tag(mirror, host_arch(), packages)
-    try:
-        client.images.get(tag)
+    if present_image(client, tag):
         progress.step(f"base image {tag} (cached)")
         return tag
-    except docker.errors.ImageNotFound:
-        pass
     debootstrap = _ensure_debootstrap(progress)
     progress.step(f"bootstrapping Debian {SUITE} (minbase + {', '.join(packages)}) from {mirror}")
     with tempfile.TemporaryDirectory(prefix="quorumlab-rootfs-", dir="/var/tmp") as tmp:
@@ -214,8 +218,6 @@ def bootstrap_base(client: docker.DockerClient, progress: Progress,
             )
         if tar.returncode != 0:
             raise ImageBuildError(f"tar of the root filesystem failed (exit {tar.returncode})")
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        raise ImageBuildError(f"docker import did not produce {tag}") from None
+    if not present_image(client, tag):
+        raise ImageBuildError(f"docker import did not produce {tag}")
     return tag

@@ -31,6 +31,7 @@ from harness.backends.docker.bootstrap import (
     bootstrap_base,
     bootstrap_tag,
     host_arch,
+    present_image,
 )
 from harness.backends.docker.progress import Progress
 
@@ -93,13 +94,6 @@ def image_tag(base_id: str, root: Path) -> str:
     return f"{IMAGE_REPO}:{digest.hexdigest()[:16]}"
 
 
-def _present(client: docker.DockerClient, name: str) -> docker.models.images.Image | None:
-    try:
-        return client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return None
-
-
 def _pull(client: docker.DockerClient, name: str, progress: Progress) -> bool:
     """Try to pull `name`; False (not an error) when no registry answers."""
     progress.step(f"pulling {name}")
@@ -114,13 +108,13 @@ def _pull(client: docker.DockerClient, name: str, progress: Progress) -> bool:
 def resolve_base(client: docker.DockerClient, base: str, progress: Progress) -> str:
     """The base image to build on: `auto` prefers python:3.11-slim, then bootstraps."""
     if base != "auto":
-        if _present(client, base) or _pull(client, base, progress):
+        if present_image(client, base) or _pull(client, base, progress):
             return base
         raise ImageBuildError(f"base image {base} is not present and cannot be pulled")
-    if _present(client, DEFAULT_BASE):
+    if present_image(client, DEFAULT_BASE):
         return DEFAULT_BASE
     bootstrapped = bootstrap_tag()
-    if _present(client, bootstrapped):
+    if present_image(client, bootstrapped):
         return bootstrapped
     if _pull(client, DEFAULT_BASE, progress):
         return DEFAULT_BASE
@@ -253,11 +247,11 @@ def ensure_image(base: str = "auto", client: docker.DockerClient | None = None,
     root = project_root()
     with progress:
         base_ref = resolve_base(client, base, progress)
-        base_image = _present(client, base_ref)
+        base_image = present_image(client, base_ref)
         if base_image is None:
             raise ImageBuildError(f"base image {base_ref} vanished during the build")
         tag = image_tag(base_image.id, root)
-        if _present(client, tag):
+        if present_image(client, tag):
             progress.step(f"{tag} is up to date")
             return tag
         with tempfile.TemporaryDirectory(prefix="quorumlab-image-") as tmp:

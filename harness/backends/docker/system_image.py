@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from harness.backends.docker.bootstrap import bootstrap_base
+from harness.backends.docker.bootstrap import bootstrap_base, present_image
 from harness.backends.docker.image import build_context_image, project_root
 from harness.backends.docker.progress import Progress
 
@@ -43,12 +43,9 @@ def ensure_system_image(client: docker.DockerClient, progress: Progress, system:
     root = project_root()
     base = bootstrap_base(client, progress, extra_packages=packages)
     tag = system_image_tag(system, client.images.get(base).id, root, files_key)
-    try:
-        client.images.get(tag)
+    if present_image(client, tag):
         progress.step(f"{tag} is up to date")
         return tag
-    except docker.errors.ImageNotFound:
-        pass
     with tempfile.TemporaryDirectory(prefix=f"quorumlab-{system}-image-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(root / "docker" / system, context)
