@@ -230,9 +230,8 @@ def markdown_table(summaries: Sequence[RowSummary]) -> str:
             verdict += f" ({summary.failed} no verdict)"
         if not summary.as_expected:
             verdict = f"**{verdict}**"
-        nemesis = summary.row.nemesis
         lines.append(
-            f"| {summary.row.name} | {nemesis} | {summary.row.mode} | {verdict} | "
+            f"| {summary.row.name} | {summary.row.nemesis} | {summary.row.mode} | {verdict} | "
             f"{', '.join(checkers) or '–'} | "
             f"{', '.join(f'{k} {n}' for k, n in kinds.most_common()) or '–'} | "
             f"{_fmt(median)} / {_fmt(worst)} | "

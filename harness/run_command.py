@@ -179,11 +179,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def cluster_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The RunConfig fields that add_cluster_options() gave `args` (and the name)."""
+    quorum = majority(args.n or args.nodes)  # the default r and w
     return dict(
         name=args.name, system=args.system, system_opts=parse_system_opts(args.system_opt),
         backend=args.backend, nodes=args.nodes, n=args.n,
-        r=majority(args.n or args.nodes) if args.r is None else args.r,
-        w=majority(args.n or args.nodes) if args.w is None else args.w,
+        r=quorum if args.r is None else args.r, w=quorum if args.w is None else args.w,
         mode=args.mode, replica_bugs=args.replica_bug, replica_cmd=args.replica_cmd,
         allow_weak_quorum=args.allow_weak_quorum,
         anti_entropy_interval=args.anti_entropy_interval)
