@@ -285,8 +285,14 @@ def run_one(config: RunConfig, backend: str, console: Console, label: str | None
                       soft_wrap=True)
     with LiveProgress(console, config.time_limit, label or config.name, lines=lines) as live:
         runner = Runner(config, folder, backend, progress=live.phase, on_event=live.observe)
-        with harness_log(folder.path / "harness.log"):
-            return asyncio.run(_run_interruptibly(runner))
+        return run_logged(runner, folder.path)
+
+
+def run_logged(runner: Runner, folder: Path) -> RunOutcome:
+    """Run ``runner`` to its outcome, with SIGINT/SIGTERM turned into an orderly
+    teardown and the harness's log in ``folder``/harness.log."""
+    with harness_log(folder / "harness.log"):
+        return asyncio.run(_run_interruptibly(runner))
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from harness.backends.base import Backend
 from harness.config import ConfigError, RunConfig
 from harness.outcome import RunOutcome
 from harness.recorder import Recorder
-from harness.run_command import harness_log
+from harness.run_command import run_logged
 from harness.run_folder import create_run_folder
 from harness.runner import Runner
 from harness.summary import print_summary
@@ -173,10 +173,7 @@ def run_schedule(path: Path, name: str, store_dir: str, console: Console) -> int
                                                              option=orjson.OPT_INDENT_2))
     runner = ScheduleRunner(schedule, config, folder, "local",
                             progress=lambda msg: console.print(f"[dim]·[/dim] {msg}"))
-    from harness.run_command import _run_interruptibly
-
-    with harness_log(folder.path / "harness.log"):
-        outcome: RunOutcome = asyncio.run(_run_interruptibly(runner))
+    outcome = run_logged(runner, folder.path)
     print_summary(console, outcome, config)
     report_reproduction(outcome, expected_kinds(path if path.is_file()
                                                 else path / "schedule.json"))
