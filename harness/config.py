@@ -45,6 +45,7 @@ class RunConfig:
     rate: float = 0.0  # ops/s over all workers; 0 = unbounded
     read_ratio: float = 0.5
     cas_ratio: float = 0.0
+    cross_read_ratio: float = 0.0  # ok ops followed by a read elsewhere (harness/workload.py)
     time_limit: float = 30.0
     op_timeout: float = 1.0
     nemesis: list[str] = field(default_factory=list)
@@ -97,6 +98,8 @@ class RunConfig:
         _check(1 <= self.keys <= 100_000, "--keys must be between 1 and 100000")
         _check(self.rate >= 0, "--rate must be >= 0 (0 = unbounded)")
         _check(0.0 <= self.read_ratio <= 1.0, "--read-ratio must be between 0 and 1")
+        _check(0.0 <= self.cross_read_ratio <= 1.0,
+               "--cross-read-ratio must be between 0 and 1")
         _check(0.0 <= self.cas_ratio <= 1.0 - self.read_ratio,
                "--cas-ratio must be between 0 and 1 - --read-ratio")
         _check(self.time_limit > 0, "--time-limit must be > 0 seconds")

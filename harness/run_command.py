@@ -136,6 +136,9 @@ def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
                        help="ops/s over all workers, 0 = unbounded (default %(default)s)")
     group.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
                        help="fraction of ops that are reads (default %(default)s)")
+    group.add_argument("--cross-read-ratio", type=float, default=defaults.cross_read_ratio,
+                       help="fraction of ok ops followed at once by a read of the same key "
+                            "through another node (default %(default)s)")
     group.add_argument("--time-limit", type=float, default=time_limit,
                        help="seconds of workload (default %(default)s)")
 
@@ -167,7 +170,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     seed = args.seed if args.seed is not None else random_seed()
     config = RunConfig(
         **cluster_settings(args), concurrency=args.concurrency, keys=args.keys, rate=args.rate,
-        read_ratio=args.read_ratio, cas_ratio=args.cas_ratio, time_limit=args.time_limit,
+        read_ratio=args.read_ratio, cas_ratio=args.cas_ratio,
+        cross_read_ratio=args.cross_read_ratio, time_limit=args.time_limit,
         op_timeout=args.op_timeout,
         nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
         nemesis_targets=args.nemesis_targets, seed=seed,
@@ -201,7 +205,9 @@ def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
         stored = orjson.loads(path.read_bytes())["config"]
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ConfigError(f"--replay {run}: not a run folder or config.json ({exc})") from None
-    return RunConfig.from_dict({**stored, "store_dir": store_dir, "test_count": test_count})
+    # A run recorded before cross reads existed made none; replay it as it ran.
+    return RunConfig.from_dict({"cross_read_ratio": 0.0, **stored, "store_dir": store_dir,
+                                "test_count": test_count})
 
 
 def run_command(args: argparse.Namespace) -> int:

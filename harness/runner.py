@@ -248,7 +248,7 @@ def workload_plan(config: RunConfig, keys: Sequence[str], first_process: int = 0
     """The workers' plan from a run's options."""
     return WorkloadPlan(keys=keys, concurrency=config.concurrency, read_ratio=config.read_ratio,
                         rate=config.rate, seed=config.seed, cas_ratio=config.cas_ratio,
-                        first_process=first_process)
+                        cross_read_ratio=config.cross_read_ratio, first_process=first_process)
 
 
 async def drive_workload(plan: WorkloadPlan, backend: Backend, client: SystemClient,

@@ -46,7 +46,8 @@ from nemesis.schedule import Schedule
 
 MANUAL_PROCESSES = 1_000_000
 PROGRESS_EVERY_S = 1.0
-LOAD_OPTIONS = ("concurrency", "rate", "read_ratio", "cas_ratio", "time_limit", "nemesis",
+LOAD_OPTIONS = ("concurrency", "rate", "read_ratio", "cas_ratio", "cross_read_ratio",
+                "time_limit", "nemesis",
                 "nemesis_interval", "nemesis_targets", "seed")
 
 
