@@ -23,6 +23,7 @@ from harness.session.state import SessionState
 from tests.session.session_helpers import quorumlab, supervisors_stopped
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[2]
 
 DOCKERFILE = """\
@@ -145,3 +146,18 @@ def test_an_image_the_daemon_lacks_is_a_one_line_error(tmp_path: Path,
             cwd=REPO, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 254, (command, proc.stderr)
         assert proc.stderr.count("\n") == 1 and "no such image" in proc.stderr
+
+
+def test_the_plugins_fixture_takes_the_users_image(pytester: pytest.Pytester,
+                                                   own_image: str) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        f"@pytest.mark.quorumlab(nodes=3, replica_image={own_image!r})\n"
+        "def test_mine(quorumlab_cluster, quorumlab_run, assert_valid):\n"
+        "    assert_valid(quorumlab_run(quorumlab_cluster, time_limit=4,\n"
+        "                               nemesis='partition-halves', nemesis_interval=1))\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--quorumlab-backend=docker",
+                                           f"--quorumlab-store-dir={pytester.path / 'runs'}")
+    result.assert_outcomes(passed=1)
+    [config] = (pytester.path / "runs").rglob("config.json")
+    assert orjson.loads(config.read_bytes())["config"]["replica_image"] == own_image
