@@ -54,6 +54,7 @@ class RunConfig:
     seed: int = 0
     replica_bugs: list[str] = field(default_factory=list)
     replica_cmd: str | None = None
+    replica_image: str | None = None  # a user's replica image (docker backend)
     allow_weak_quorum: bool = False
     anti_entropy_interval: float = 0.5
     quiesce_timeout: float = 30.0
@@ -119,6 +120,12 @@ class RunConfig:
         if self.replica_cmd is not None:
             _check_template(self.replica_cmd)
             _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+        if self.replica_image is not None:
+            _check(bool(self.replica_image.strip()), "--replica-image must name an image")
+            _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+            _check(self.backend != "local", f"--replica-image {self.replica_image}: an image "
+                   "runs on the docker backend, not local (use --replica-cmd for a command "
+                   "on this host)")
         for bug in self.replica_bugs:  # else every node exits at start and nothing says why
             _check(bug in REPLICA_BUGS,
                    f"unknown --replica-bug {bug!r}; choose from {', '.join(REPLICA_BUGS)}")
@@ -142,6 +149,7 @@ class RunConfig:
             raise ConfigError(str(exc)) from None
         if self.system != DEFAULT_SYSTEM:
             for flag, used in (("--replica-cmd", self.replica_cmd is not None),
+                               ("--replica-image", self.replica_image is not None),
                                ("--replica-bug", bool(self.replica_bugs)),
                                ("--mode client", self.mode == "client")):
                 _check(not used, f"{flag} applies only to the {DEFAULT_SYSTEM} system")

@@ -51,7 +51,7 @@ def cluster_spec(config: RunConfig, folder: RunFolder, run_id: str, backend: str
         allow_weak_quorum=config.allow_weak_quorum,
         anti_entropy_interval=config.anti_entropy_interval,
         request_timeout=min(0.5, config.op_timeout / 2), replica_cmd=config.replica_cmd,
-        mode=config.mode,
+        replica_image=config.replica_image, mode=config.mode,
     )
 
 
