@@ -45,7 +45,7 @@ class RunConfig:
     rate: float = 0.0  # ops/s over all workers; 0 = unbounded
     read_ratio: float = 0.5
     cas_ratio: float = 0.0
-    cross_read_ratio: float = 0.0  # ok ops followed by a read elsewhere (harness/workload.py)
+    cross_read_ratio: float = 0.5  # ok ops followed by a read elsewhere (harness/workload.py)
     time_limit: float = 30.0
     op_timeout: float = 1.0
     nemesis: list[str] = field(default_factory=list)
