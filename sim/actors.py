@@ -19,6 +19,7 @@ and handles it on resume, in order.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,14 +51,16 @@ Done = Callable[[Any], None]
 class OpRun:
     """One quorum operation in progress at its coordinator."""
 
-    __slots__ = ("done", "finished", "inc", "op", "tag")
+    __slots__ = ("done", "finished", "inc", "op", "rng", "tag")
 
-    def __init__(self, op: ReadOp | WriteOp, inc: int, tag: int | None, done: Done) -> None:
+    def __init__(self, op: ReadOp | WriteOp, inc: int, tag: int | None, done: Done,
+                 rng: random.Random | None = None) -> None:
         self.op = op
         self.inc = inc  # the coordinator's incarnation that runs it
         self.tag = tag  # the client op's invoke index (for the story)
         self.done = done
         self.finished = False
+        self.rng = rng  # its messages' delays (None: the network's own stream)
 
 
 class Process:
@@ -101,8 +104,9 @@ class Process:
             fn(*args)
 
     # coordinating one quorum operation
-    def start_op(self, op: ReadOp | WriteOp, tag: int | None, done: Done) -> OpRun:
-        run = OpRun(op, self.incarnation, tag, done)
+    def start_op(self, op: ReadOp | WriteOp, tag: int | None, done: Done,
+                 rng: random.Random | None = None) -> OpRun:
+        run = OpRun(op, self.incarnation, tag, done, rng)
         self.act(run, op.start())
         return run
 
@@ -156,6 +160,7 @@ class Node(Process):
         self.offset = (schedule.clock_offsets_ms[index] / 1000.0
                        if schedule.clock_offsets_ms else 0.0)
         self.skew = 0.0  # the clock-skew fault's offset, seconds
+        self.disk_s = (schedule.disks_ms[index] if schedule.disks_ms else schedule.disk_ms) / 1000
         self.ask_rng = schedule.rng(f"{node_id}-ask")
         self.ae_rng = schedule.rng(f"{node_id}-ae")
         self.disk_rng = schedule.rng(f"{node_id}-disk")
@@ -275,7 +280,7 @@ class Node(Process):
         self.committing = True
         rows, waiters = self.records.next_batch()
         self.in_commit = waiters
-        took = self.sim.schedule.disk_ms / 1000.0 * self.disk_rng.uniform(0.5, 1.5)
+        took = self.disk_s * self.disk_rng.uniform(0.5, 1.5)
         self.sim.loop.after(took, self.run, self.incarnation, self._committed, rows, waiters)
 
     def _committed(self, rows: list[Row], waiters: list[tuple[int, Any]]) -> None:
@@ -302,9 +307,10 @@ class Node(Process):
         if self.paused:
             self.backlog.append((self.on_client, (inc, worker, token, f, key, value)))
             return
-        op = (self.coordinator.read_op(key) if f == "read"
-              else self.coordinator.write_op(key, value))
-        run = OpRun(op, self.incarnation, worker.tag, lambda outcome: None)
+        rng = worker.stream
+        op = (self.coordinator.read_op(key, rng) if f == "read"
+              else self.coordinator.write_op(key, value, rng))
+        run = OpRun(op, self.incarnation, worker.tag, lambda outcome: None, rng)
         self.clients[run] = (worker, token)
 
         def done(outcome: Any) -> None:

@@ -12,6 +12,7 @@ what TCP makes of a lost segment, a retransmission about 200 ms later.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,12 +55,14 @@ class Network:
         return any(src in grudge.get(dst, ()) for grudge in self.grudges)
 
     def transit(self, now: float, src: str, dst: str, what: object = None,
-                tag: int | None = None) -> list[float]:
-        """Delays (seconds) of each copy of one message from src to dst; [] if lost."""
+                tag: int | None = None, rng: random.Random | None = None) -> list[float]:
+        """Delays (seconds) of each copy of one message from src to dst; [] if lost.
+        ``rng``: the stream of the client whose op it serves (None: the network's)."""
+        rng = rng or self.rng
         index = self.sent
         self.sent += 1
         if src == dst:  # loopback: never cut, never slowed by the nemesis
-            delays = [self._sample(self.model)]
+            delays = [_sample(self.model, rng)]
         elif self.grudges and self.cut(src, dst):
             delays = []
             self._note(now, src, dst, what, tag, delays, "partitioned")
@@ -68,22 +71,21 @@ class Network:
         elif index < len(self.overrides):
             delays = [self.overrides[index]]
         else:
-            delays = self._draw(src, dst)
+            delays = self._draw(src, dst, rng)
         if not delays:
             self.lost += 1
         if self.trace is not None:
             self._note(now, src, dst, what, tag, delays, "lost")
         return delays
 
-    def _draw(self, src: str, dst: str) -> list[float]:
+    def _draw(self, src: str, dst: str, rng: random.Random) -> list[float]:
         model = self.model
         for links, faulty in self.link_faults:
             if (src, dst) in links:
                 model = faulty
-        rng = self.rng
         if model.loss and rng.random() < model.loss:
             return []
-        delay = self._sample(model)
+        delay = _sample(model, rng)
         for mean, jitter, loss in self.delays:
             delay += max(0.0, rng.uniform(mean - jitter, mean + jitter)) / 1000.0
             if rng.random() < loss:
@@ -91,19 +93,8 @@ class Network:
         if model.reorder and rng.random() < model.reorder:
             delay += rng.uniform(0.0, REORDER_FACTOR * model.mean_ms / 1000.0)
         if model.duplicate and rng.random() < model.duplicate:
-            return [delay, delay + self._sample(model)]
+            return [delay, delay + _sample(model, rng)]
         return [delay]
-
-    def _sample(self, model: LinkModel) -> float:
-        mean = model.mean_ms / 1000.0
-        kind = model.distribution
-        if kind == "exponential":
-            return self.rng.expovariate(1.0 / mean) if mean > 0 else 0.0
-        if kind == "uniform":
-            return self.rng.uniform(0.0, 2.0 * mean)
-        if kind == "lognormal":  # heavy tail with the given mean (sigma 1)
-            return self.rng.lognormvariate(math.log(mean) - 0.5, 1.0) if mean > 0 else 0.0
-        return mean
 
     def _note(self, now: float, src: str, dst: str, what: object, tag: int | None,
               delays: Iterable[float], why: str) -> None:
@@ -111,3 +102,15 @@ class Network:
             arrivals = [now + d for d in delays]
             self.trace.append(Sent(now, src, dst, what, tag, arrivals,
                                    "" if arrivals else why))
+
+
+def _sample(model: LinkModel, rng: random.Random) -> float:
+    mean = model.mean_ms / 1000.0
+    kind = model.distribution
+    if kind == "exponential":
+        return rng.expovariate(1.0 / mean) if mean > 0 else 0.0
+    if kind == "uniform":
+        return rng.uniform(0.0, 2.0 * mean)
+    if kind == "lognormal":  # heavy tail with the given mean (sigma 1)
+        return rng.lognormvariate(math.log(mean) - 0.5, 1.0) if mean > 0 else 0.0
+    return mean

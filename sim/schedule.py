@@ -101,6 +101,7 @@ class Schedule:
     request_timeout_ms: float = 500.0
     anti_entropy_ms: float = 500.0
     disk_ms: float = 1.0  # mean time of one durable commit (an fsync)
+    disks_ms: tuple[float, ...] = ()  # each node's own disk_ms (slow disks); none: disk_ms
     group_commit: bool = True
 
     @property
@@ -167,7 +168,10 @@ class Schedule:
                    "loss, duplicate and reorder are probabilities")
         _check(len(self.clock_offsets_ms) in (0, self.nodes),
                "clock_offsets_ms needs one offset per node (or none)")
-        _check(all(d >= 0 for d in self.delays_ms), "delays_ms must be >= 0")
+        _check(len(self.disks_ms) in (0, self.nodes),
+               "disks_ms needs one commit time per node (or none)")
+        _check(all(d >= 0 for d in (*self.delays_ms, *self.disks_ms)),
+               "delays_ms and disks_ms must be >= 0")
         _check(self.op_timeout_ms > 0 and self.request_timeout_ms > 0
                and self.anti_entropy_ms > 0 and self.disk_ms >= 0,
                "timeouts and intervals must be > 0")
@@ -186,7 +190,7 @@ class Schedule:
             data["clients"] = tuple(tuple(ClientOp(**op) for op in ops)
                                     for ops in data.get("clients", ()))
             data["faults"] = tuple(_fault(f) for f in data.get("faults", ()))
-            for name in ("bugs", "delays_ms", "clock_offsets_ms"):
+            for name in ("bugs", "delays_ms", "clock_offsets_ms", "disks_ms"):
                 data[name] = tuple(data.get(name, ()))
             schedule = cls(**data)
         except (TypeError, ValueError, AttributeError) as exc:
