@@ -33,7 +33,7 @@ def tighten(schedule: Schedule, fails: Fails) -> Schedule:
     the caller catches (the best so far is what it last accepted)."""
     current = schedule
     while True:
-        for candidate in _cuts(current):
+        for candidate in cuts(current):
             if _valid(candidate) and fails(candidate):
                 current = candidate
                 break
@@ -54,7 +54,7 @@ def _valid(schedule: Schedule) -> bool:
     return True
 
 
-def _cuts(schedule: Schedule) -> Iterator[Schedule]:
+def cuts(schedule: Schedule) -> Iterator[Schedule]:
     """Each single cut, the biggest first: a whole client, one op, a fault, a node."""
     clients = schedule.clients
     for i in range(len(clients)):
