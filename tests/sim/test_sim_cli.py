@@ -48,6 +48,9 @@ def test_a_found_anomaly_is_told_saved_and_replayed_exactly(tmp_path: Path) -> N
         assert (run / name).is_file(), name
     results = orjson.loads((run / "results.json").read_bytes())
     assert results["valid"] is False
+    page = (run / "report.html").read_text()
+    assert f"quorumlab sim --replay {run / 'schedule.json'}" in page  # not `run --replay`
+    assert "href='story.txt'" in page and "virtual time" in page
     assert load_history(run / "history.jsonl", "jsonl").ops  # the checkers' own reader
 
     replayed = sim("--replay", str(run / "schedule.json"), "--name", "again", store=tmp_path)
