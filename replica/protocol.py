@@ -52,14 +52,14 @@ BUGS: dict[str, str] = {
 
 
 # Messages (the transport turns them into requests to the internal API).
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Get:
     """Ask a replica for its copy of a key."""
 
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Put:
     """Ask a replica to store (value, version) if newer than its copy."""
 
@@ -69,7 +69,7 @@ class Put:
 
 
 # Actions returned to the driver.
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Send:
     """Send `msg` to `node`; feed the answer back tagged with `phase`."""
 
@@ -78,7 +78,7 @@ class Send:
     msg: Get | Put
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArmTimer:
     """Start the request timer of `phase`; feed ``Timeout(phase)`` when it fires."""
 
@@ -89,7 +89,7 @@ Action = Send | ArmTimer
 
 
 # Events fed in by the driver.
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A replica answered: its copy (for Get) or its stored version after (for Put)."""
 
@@ -99,7 +99,7 @@ class Reply:
     version: Version | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoReply:
     """A request failed. ``delivered`` False means it certainly never reached the
     replica (connection refused); True means it may have (timeout, reset)."""
@@ -110,7 +110,7 @@ class NoReply:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timeout:
     """The request timeout of `phase` expired."""
 
@@ -121,18 +121,18 @@ Event = Reply | NoReply | Timeout
 
 
 # Outcomes.
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReadResult:
     value: Any
     version: Version | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     version: Version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failed:
     """The quorum was not reached; ``definite`` as in ``replica.errors.QuorumError``."""
 
@@ -196,7 +196,7 @@ class _Operation:
 
     def _open_phase(self, number: int, nodes: list[str], msg: Get | Put) -> list[Action]:
         self._phase = phase = _Phase(number, nodes, msg)
-        return [ArmTimer(number), *(Send(node, number, msg) for node in phase.nodes)]
+        return [ArmTimer(number)] + [Send(node, number, msg) for node in phase.nodes]
 
     def _open_read_phase(self) -> list[Action]:
         """Phase 1: ask every replica (in the order given) for its version."""

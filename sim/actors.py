@@ -114,8 +114,7 @@ class Process:
         sim = self.sim
         for action in actions:
             if type(action) is ArmTimer:
-                sim.loop.after(sim.request_timeout, self.run, run.inc, self.on_event, run,
-                               Timeout(action.phase))
+                sim.loop.after(sim.request_timeout, self.deliver, run, Timeout(action.phase))
             elif action.node == self.name:
                 self.serve_self(run, action.phase, action.msg)
             else:
@@ -127,9 +126,15 @@ class Process:
                 self.coordinator.observe(run.op.key, outcome.version)
             run.done(outcome)
 
-    def on_event(self, run: OpRun, event: Any) -> None:
-        if not run.finished:
-            self.act(run, run.op.handle(event))
+    def deliver(self, run: OpRun, event: Any) -> None:
+        """An event of one of its operations (a reply, a failed request, a timer):
+        dropped once the op is over or its incarnation gone, held while paused."""
+        if run.inc != self.incarnation or not self.up or run.finished:
+            return
+        if self.paused:
+            self.backlog.append((self.deliver, (run, event)))
+            return
+        self.act(run, run.op.handle(event))
 
     def serve_self(self, run: OpRun, phase: int, msg: Get | Put) -> None:
         raise NotImplementedError("only a node holds a replica")
@@ -254,7 +259,7 @@ class Node(Process):
             record = self.records.get(msg.key)
             reply = (Reply(self.name, phase, None, None) if record is None else
                      Reply(self.name, phase, orjson.loads(record.value_json), record.version))
-            self.sim.loop.after(0.0, self.run, self.incarnation, self.on_event, run, reply)
+            self.sim.loop.after(0.0, self.deliver, run, reply)
         else:
             self.store(msg, (self, run, phase, msg.key))
 
@@ -270,7 +275,7 @@ class Node(Process):
         record = self.records.get(key)
         reply = Reply(self.name, phase, None, record.version if record else None)
         if sender is self:
-            self.sim.loop.after(0.0, self.run, self.incarnation, self.on_event, run, reply)
+            self.sim.loop.after(0.0, self.deliver, run, reply)
         else:
             self.sim.reply(self.name, sender, run, reply)
 

@@ -11,10 +11,11 @@ what TCP makes of a lost segment, a retransmission about 200 ms later.
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from math import log
 
 from nemesis.capabilities import Grudge
 from sim.schedule import LinkModel, Schedule
@@ -41,6 +42,9 @@ class Network:
 
     def __init__(self, schedule: Schedule, trace: bool = False) -> None:
         self.model = schedule.network
+        self.sample = sampler(self.model)
+        # no loss, duplication or reordering: a delay is one draw
+        self.plain = not (self.model.loss or self.model.duplicate or self.model.reorder)
         self.rng = schedule.rng("network")
         self.overrides = [d / 1000.0 for d in schedule.delays_ms]
         self.grudges: list[Grudge] = []
@@ -62,7 +66,7 @@ class Network:
         index = self.sent
         self.sent += 1
         if src == dst:  # loopback: never cut, never slowed by the nemesis
-            delays = [_sample(self.model, rng)]
+            delays = [self.sample(rng)]
         elif self.grudges and self.cut(src, dst):
             delays = []
             self._note(now, src, dst, what, tag, delays, "partitioned")
@@ -70,6 +74,8 @@ class Network:
             return delays
         elif index < len(self.overrides):
             delays = [self.overrides[index]]
+        elif self.plain and not self.link_faults and not self.delays:
+            delays = [self.sample(rng)]  # the common case, one draw
         else:
             delays = self._draw(src, dst, rng)
         if not delays:
@@ -85,7 +91,7 @@ class Network:
                 model = faulty
         if model.loss and rng.random() < model.loss:
             return []
-        delay = _sample(model, rng)
+        delay = sampler(model)(rng)
         for mean, jitter, loss in self.delays:
             delay += max(0.0, rng.uniform(mean - jitter, mean + jitter)) / 1000.0
             if rng.random() < loss:
@@ -93,7 +99,7 @@ class Network:
         if model.reorder and rng.random() < model.reorder:
             delay += rng.uniform(0.0, REORDER_FACTOR * model.mean_ms / 1000.0)
         if model.duplicate and rng.random() < model.duplicate:
-            return [delay, delay + _sample(model, rng)]
+            return [delay, delay + sampler(model)(rng)]
         return [delay]
 
     def _note(self, now: float, src: str, dst: str, what: object, tag: int | None,
@@ -104,13 +110,16 @@ class Network:
                                    "" if arrivals else why))
 
 
-def _sample(model: LinkModel, rng: random.Random) -> float:
+@lru_cache(maxsize=64)
+def sampler(model: LinkModel) -> Callable[[random.Random], float]:
+    """A link's delay draw (seconds) from ``model``'s distribution and mean."""
     mean = model.mean_ms / 1000.0
     kind = model.distribution
-    if kind == "exponential":
-        return rng.expovariate(1.0 / mean) if mean > 0 else 0.0
+    if mean <= 0 or kind == "constant":
+        return lambda rng: mean
+    if kind == "exponential":  # as random.expovariate, without its call
+        return lambda rng: -log(1.0 - rng.random()) * mean
     if kind == "uniform":
-        return rng.uniform(0.0, 2.0 * mean)
-    if kind == "lognormal":  # heavy tail with the given mean (sigma 1)
-        return rng.lognormvariate(math.log(mean) - 0.5, 1.0) if mean > 0 else 0.0
-    return mean
+        return lambda rng: rng.random() * 2.0 * mean
+    mu = log(mean) - 0.5  # lognormal: a heavy tail with the given mean (sigma 1)
+    return lambda rng: rng.lognormvariate(mu, 1.0)

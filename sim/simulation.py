@@ -83,7 +83,7 @@ class Simulation:
         target = self.nodes[node]
         loop = self.loop
         if not target.up:  # a connection to a dead process is refused: never delivered
-            loop.after(2 * CLIENT_LINK_S, sender.run, run.inc, sender.on_event, run,
+            loop.after(2 * CLIENT_LINK_S, sender.deliver, run,
                        NoReply(node, phase, False, "connection refused"))
             return
         inc = target.incarnation
@@ -94,7 +94,7 @@ class Simulation:
         """A replica's answer travels back to the process that asked."""
         loop = self.loop
         for delay in self.net.transit(loop.now, src, sender.position, event, run.tag, run.rng):
-            loop.after(delay, sender.run, run.inc, sender.on_event, run, event)
+            loop.after(delay, sender.deliver, run, event)
 
     # clients
     def client_request(self, worker: Worker, token: object, f: str, key: str,
