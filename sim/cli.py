@@ -135,6 +135,7 @@ def sim_command(args: argparse.Namespace) -> int:
                 "schedules_run": found.examples, "ops_simulated": found.ops,
                 "found": found.found is not None,
                 "first_failure_seconds": found.first_failure_s,
+                "first_failure_cpu_seconds": found.first_failure_cpu_s,
                 "first_failure_ops": found.first_failure_ops,
                 "seconds": round(found.seconds, 3)}
             console.print(f"[dim]·[/dim] {found.examples} schedules, {found.ops} simulated ops "

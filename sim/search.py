@@ -178,6 +178,7 @@ class SearchResult:
     examples: int  # schedules run, shrinking included
     ops: int  # simulated client ops over all of them
     first_failure_s: float | None  # wall seconds until the first failing schedule
+    first_failure_cpu_s: float | None  # CPU seconds of this process until then
     first_failure_ops: int | None  # its client op count, before shrinking
     first_failure_example: int | None  # how many schedules it took to find it
     seconds: float
@@ -190,8 +191,8 @@ def search(space: Space, examples: int, seed: int,
     most ``shrink_budget`` more in hypothesis's shrinker and as many again in
     ``sim.shrink``'s passes (four times that while the smallest failing one has
     more than SHORT_STORY ops): counts, not times, so the result repeats."""
-    started = time.perf_counter()
-    state = SearchResult(None, None, 0, 0, None, None, None, 0.0)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    state = SearchResult(None, None, 0, 0, None, None, None, None, 0.0)
 
     smallest: list[Schedule] = []
     shrinking_from = 0
@@ -212,6 +213,7 @@ def search(space: Space, examples: int, seed: int,
             state.last = schedule
             if failed:
                 state.first_failure_s = time.perf_counter() - started
+                state.first_failure_cpu_s = time.process_time() - cpu_started
                 state.first_failure_ops = schedule.op_count
                 shrinking_from = state.first_failure_example = state.examples
                 progress(f"schedule {state.examples} failed after "
