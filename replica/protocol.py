@@ -25,7 +25,7 @@ switches (each a realistic mistake) change exactly one step; see ``BUGS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from replica.version import Version
 
@@ -69,9 +69,12 @@ class Put:
 
 
 # Actions returned to the driver.
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send `msg` to `node`; feed the answer back tagged with `phase`."""
+class Send(NamedTuple):
+    """Send `msg` to `node`; feed the answer back tagged with `phase`.
+
+    A tuple, not a dataclass like the rest: one is made per message, and a
+    frozen dataclass costs a ``__setattr__`` call per field (the simulator's
+    largest single cost after its event heap)."""
 
     node: str
     phase: int
