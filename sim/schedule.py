@@ -25,7 +25,9 @@ from nemesis.faults import TARGET_CHOICES, majority
 from nemesis.kinds import KINDS
 from replica.protocol import BUGS
 
-FORMAT = "quorumlab-sim-schedule/1"
+FORMAT = "quorumlab-sim-schedule/2"
+"""/2: each client's ops draw from a stream of their own, and nodes may have slow
+disks; a /1 schedule would run, but not to the history it was saved with."""
 DISTRIBUTIONS = ("constant", "uniform", "exponential", "lognormal")
 LINK_FAULT = "link"
 """A fault on chosen directed links only: their own delay distribution, loss,
@@ -182,7 +184,12 @@ class Schedule:
     @classmethod
     def from_json(cls, raw: Any) -> Schedule:
         """Parse and validate; ScheduleError with a one-line reason if malformed."""
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        found = raw.get("format") if isinstance(raw, dict) else None
+        family = FORMAT.rsplit("/", 1)[0] + "/"
+        if isinstance(found, str) and found.startswith(family) and found != FORMAT:
+            raise ScheduleError(f"schedule format {found!r} is from another version of "
+                                f"quorumlab sim (this one runs {FORMAT!r})")
+        if found != FORMAT:
             raise ScheduleError(f"not a simulation schedule (expected format {FORMAT!r})")
         data = {k: v for k, v in raw.items() if k != "format"}
         try:
