@@ -6,7 +6,7 @@ how many seeds found it, the median wall time, CPU time and number of schedules
 until the first failing schedule (on a shared machine the CPU time is the figure
 to compare), and the largest and median shrunk schedule (client ops).
 
-    python bench/sim_find.py --seeds 7
+    python bench/sim_find.py --seeds 7 [--mode client]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from replica.protocol import BUGS
+from sim.schedule import MODES
 from sim.search import Space, search
 
 
@@ -27,13 +28,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=7)
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--bugs", default=",".join(BUGS))
+    parser.add_argument("--mode", choices=MODES, default="coordinator")
     args = parser.parse_args()
     print("| bug | found | first failure: median wall s (max) | median CPU s (max) | "
           "median schedules | shrunk ops: median (max) | faults (max) | nodes (max) | "
           "total wall s per seed |")
     print("|---|---|---|---|---|---|---|---|---|")
     for bug in args.bugs.split(","):
-        runs = [search(Space(bugs=(bug,)), args.examples, seed) for seed in range(args.seeds)]
+        runs = [search(Space(bugs=(bug,), mode=args.mode), args.examples, seed)
+                for seed in range(args.seeds)]
         found = [r for r in runs if r.found is not None]
         inf = float("inf")
         times = [r.first_failure_s if r.found else inf for r in runs]
