@@ -9,6 +9,11 @@ comparing versions, so this checker needs a store that reports them:
   holds? An acknowledged write above it is lost everywhere.
 - convergence: do all nodes hold the same (value, version) per key, and did
   anti-entropy say it converged, in how long?
+
+A live session (`quorumlab cluster check --final`) may run the final phase
+more than once, with ops between: each node's last final read of a key is its
+copy, and only writes acknowledged before those reads began are judged by
+them (a later one is counted, not called lost).
 """
 
 from __future__ import annotations
@@ -38,17 +43,17 @@ def has_final_phase(history: History) -> bool:
 
 def check_durability(history: History) -> CheckResult:
     """Lost acknowledged writes, diverging replicas and the convergence time."""
-    copies: dict[Any, dict[str | None, Op]] = defaultdict(dict)  # key -> node -> last read
-    unanswered: dict[Any, set[str | None]] = defaultdict(set)
+    latest: dict[Any, dict[str | None, Op]] = defaultdict(dict)  # key -> node -> last read
     acknowledged: dict[Any, list[Op]] = defaultdict(list)
     for op in history.ops:
         if op.f == FINAL_READ:
-            if op.type == "ok":
-                copies[op.key][op.node] = op
-            else:
-                unanswered[op.key].add(op.node)
+            latest[op.key][op.node] = op
         elif op.f in WRITE_FUNCTIONS and op.type == "ok" and op.version is not None:
             acknowledged[op.key].append(op)
+    copies = {key: held for key, nodes in latest.items()
+              if (held := {node: op for node, op in nodes.items() if op.type == "ok"})}
+    unanswered = {key: {node for node, op in nodes.items() if op.type != "ok"}
+                  for key, nodes in latest.items()}
     quiesce = _quiesce(history)
     details: dict[str, Any] = {"keys": len(copies)}
     if quiesce is not None:
@@ -57,11 +62,20 @@ def check_durability(history: History) -> CheckResult:
     if not copies:
         details["reason"] = "the history has no final reads (no final phase ran)"
         return CheckResult(checker=NAME, valid="unknown", details=details)
+    # A key no final phase read is judged as of the first one (it held nothing then).
+    first_final = min(op.invoke_index for nodes in latest.values() for op in nodes.values())
     anomalies: list[Anomaly] = []
+    later = 0
     for key, writes in acknowledged.items():
-        if unanswered.get(key, set()) - set(copies.get(key, {})):
+        if unanswered.get(key, set()):
             continue  # a replica that did not answer may hold the write: unknown, not lost
-        anomalies.extend(_lost_writes(key, writes, copies.get(key, {})))
+        began = min((op.invoke_index for op in latest.get(key, {}).values()),
+                    default=first_final)
+        judged = [w for w in writes if w.complete_index is not None and w.complete_index < began]
+        later += len(writes) - len(judged)
+        anomalies.extend(_lost_writes(key, judged, copies.get(key, {})))
+    if later:
+        details["writes_after_final"] = later
     for key, nodes in copies.items():
         anomaly = _divergence(key, nodes)
         if anomaly is not None:
@@ -72,8 +86,7 @@ def check_durability(history: History) -> CheckResult:
             explanation=f"replicas still disagreed after {quiesce.get('seconds')} s of "
                         "anti-entropy once faults were healed",
         ))
-    unconfirmed = {str(k): sorted(map(str, nodes)) for k, nodes in unanswered.items()
-                   if nodes - set(copies.get(k, {}))}
+    unconfirmed = {str(k): sorted(map(str, nodes)) for k, nodes in unanswered.items() if nodes}
     if unconfirmed:
         details["unanswered_final_reads"] = unconfirmed
     valid: bool | str = False if anomalies else ("unknown" if unconfirmed else True)

@@ -35,6 +35,7 @@ from harness.run_command import (
 )
 from harness.run_folder import create_run_folder
 from harness.session.control import (
+    REQUEST_TIMEOUT_S,
     Unreachable,
     add_lookup_options,
     call,
@@ -42,7 +43,7 @@ from harness.session.control import (
     lookup,
     session_command,
 )
-from harness.session.display import counts_text, fault_text
+from harness.session.display import counts_text, fault_text, final_text
 from harness.session.state import SessionState, find_cluster, register, unregister
 
 UP_TIMEOUT_S = 600.0  # a first docker cluster may build its image (minutes)
@@ -60,6 +61,8 @@ a five-minute session (README "Exploring a cluster by hand"):
   quorumlab cluster status                           # nodes, faults, op counts
   quorumlab fault heal                               # every fault undone
   quorumlab cluster check                            # checkers on the history so far
+  quorumlab cluster check --final                    # heal, converge, read every copy,
+                                                     # then check, durability included
   quorumlab cluster down                             # everything removed, history kept
 
 exit codes: 0 done (check: valid), 1 check: invalid, 2 check: unknown,
@@ -91,6 +94,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                          help="keys `quorumlab load` uses (default %(default)s: k0..)")
     session.add_argument("--op-timeout", type=float, default=defaults.op_timeout,
                          help="client timeout per op, seconds (default %(default)s)")
+    session.add_argument("--quiesce-timeout", type=float, default=defaults.quiesce_timeout,
+                         help="max seconds `cluster check --final` waits for replicas to "
+                              "converge (default %(default)s)")
     session.add_argument("--seed", type=int, default=None,
                          help="seed of faults chosen at random and of loads (default: random)")
     up_parser.set_defaults(func=up)
@@ -103,6 +109,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         add_lookup_options(action)
         if name == "status":
             action.add_argument("--json", action="store_true", help="print the status as JSON")
+        if name == "check":
+            action.add_argument(
+                "--final", action="store_true",
+                help="first run a run's final phase on the live cluster, recorded in its "
+                     "history: heal every fault, wait for the replicas to converge, read "
+                     "every key the session used on each of its replicas and by quorum; "
+                     "so durability and convergence are judged too (the cluster stays up)")
         action.set_defaults(func=func)
 
 
@@ -110,7 +123,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def up(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random_seed()
     config = RunConfig(**cluster_settings(args), keys=args.keys, op_timeout=args.op_timeout,
-                       seed=seed, store_dir=args.store_dir)
+                       quiesce_timeout=args.quiesce_timeout, seed=seed,
+                       store_dir=args.store_dir)
     config.validate()
     store = Path(config.store_dir).resolve()
     with contextlib.suppress(LookupError):
@@ -263,6 +277,11 @@ def check_session(args: argparse.Namespace) -> int:
     state = lookup(args)
     folder = RunFolder(state.folder)
     config = RunConfig.from_dict(orjson.loads((folder.path / "config.json").read_bytes())["config"])
+    if args.final:
+        # The heal may wait for nodes to serve, then replicas get quiesce_timeout.
+        answer = call(live(state), "POST", "/final",
+                      timeout=REQUEST_TIMEOUT_S + config.quiesce_timeout)
+        print(final_text(answer))
     history = load_history(folder.history, "jsonl")
     if not history.ops:
         sys.stderr.write(f"quorumlab cluster check: the session {state.name} has no ops yet "
@@ -272,6 +291,5 @@ def check_session(args: argparse.Namespace) -> int:
     outcome = RunOutcome(folder=folder, run_id=state.run_id, verdict=report.verdict,
                          report=report)
     write_results(config, outcome, history.events)
-    print_summary(Console(), outcome, config)
-    print(f"report: {folder.path / 'report.html'}")
+    print_summary(Console(), outcome, config)  # it names report.html too
     return outcome.exit_code

@@ -45,14 +45,16 @@ class RunConfig:
     rate: float = 0.0  # ops/s over all workers; 0 = unbounded
     read_ratio: float = 0.5
     cas_ratio: float = 0.0
+    cross_read_ratio: float = 0.5  # ok ops followed by a read elsewhere (harness/workload.py)
     time_limit: float = 30.0
     op_timeout: float = 1.0
     nemesis: list[str] = field(default_factory=list)
-    nemesis_interval: float = 5.0
+    nemesis_interval: float = 2.0  # a 20 s run sees the whole default deck (BENCHMARKS.md)
     nemesis_targets: str | None = None  # one|minority|majority|all; None = random
     seed: int = 0
     replica_bugs: list[str] = field(default_factory=list)
     replica_cmd: str | None = None
+    replica_image: str | None = None  # a user's replica image (docker backend)
     allow_weak_quorum: bool = False
     anti_entropy_interval: float = 0.5
     quiesce_timeout: float = 30.0
@@ -97,6 +99,8 @@ class RunConfig:
         _check(1 <= self.keys <= 100_000, "--keys must be between 1 and 100000")
         _check(self.rate >= 0, "--rate must be >= 0 (0 = unbounded)")
         _check(0.0 <= self.read_ratio <= 1.0, "--read-ratio must be between 0 and 1")
+        _check(0.0 <= self.cross_read_ratio <= 1.0,
+               "--cross-read-ratio must be between 0 and 1")
         _check(0.0 <= self.cas_ratio <= 1.0 - self.read_ratio,
                "--cas-ratio must be between 0 and 1 - --read-ratio")
         _check(self.time_limit > 0, "--time-limit must be > 0 seconds")
@@ -116,6 +120,12 @@ class RunConfig:
         if self.replica_cmd is not None:
             _check_template(self.replica_cmd)
             _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+        if self.replica_image is not None:
+            _check(bool(self.replica_image.strip()), "--replica-image must name an image")
+            _check(not self.replica_bugs, "--replica-bug applies only to the reference replica")
+            _check(self.backend != "local", f"--replica-image {self.replica_image}: an image "
+                   "runs on the docker backend, not local (use --replica-cmd for a command "
+                   "on this host)")
         for bug in self.replica_bugs:  # else every node exits at start and nothing says why
             _check(bug in REPLICA_BUGS,
                    f"unknown --replica-bug {bug!r}; choose from {', '.join(REPLICA_BUGS)}")
@@ -139,6 +149,7 @@ class RunConfig:
             raise ConfigError(str(exc)) from None
         if self.system != DEFAULT_SYSTEM:
             for flag, used in (("--replica-cmd", self.replica_cmd is not None),
+                               ("--replica-image", self.replica_image is not None),
                                ("--replica-bug", bool(self.replica_bugs)),
                                ("--mode client", self.mode == "client")):
                 _check(not used, f"{flag} applies only to the {DEFAULT_SYSTEM} system")

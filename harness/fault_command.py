@@ -13,12 +13,19 @@ did not answer, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 
 from checkers.exits import EXIT_HARNESS_FAILURE
 from harness.session.control import add_lookup_options, call, live, lookup, session_command
 from harness.session.display import check_text, fault_text
 from nemesis.driver import CHECK_EVENT
 from nemesis.kinds import KINDS
+
+# A negative amount ("-30s", "-1.5s", "-500ms"). argparse reads a word that
+# starts with "-" as an option unless its parser's _negative_number_matcher
+# calls it a negative number, so a negative clock offset needed "--" before it;
+# this widens that test to amounts with a unit (no option of `fault` looks so).
+NEGATIVE_AMOUNT = re.compile(r"^-(\d+\.?\d*|\.\d+)[a-z]*$")
 
 
 def _kinds_help() -> str:
@@ -32,7 +39,8 @@ def _kinds_help() -> str:
               "  quorumlab fault partition-isolate n3",
               "  quorumlab fault partition n1,n2/n3,n4,n5", "  quorumlab fault kill n2",
               "  quorumlab fault pause n4", "  quorumlab fault delay 50ms",
-              "  quorumlab fault clock-skew n1 +30s", "  quorumlab fault heal partition",
+              "  quorumlab fault clock-skew n1 +30s n2 -500ms",
+              "  quorumlab fault heal partition",
               "", "exit codes: 0 applied, 254 bad arguments or no such cluster, "
               "255 the backend failed (recorded) or no supervisor, 130 interrupted."]
     return "\n".join(lines)
@@ -44,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Apply one of the nemesis's faults to the live cluster now, or heal. "
                     "A partition replaces the one in effect, a delay the delay.",
         epilog=_kinds_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p._negative_number_matcher = NEGATIVE_AMOUNT
     p.add_argument("kind", metavar="KIND", choices=[*KINDS, "heal"],
                    help="a fault kind (below), or heal")
     p.add_argument("words", metavar="WORDS", nargs="*",

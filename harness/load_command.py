@@ -44,7 +44,8 @@ def load(args: argparse.Namespace) -> int:
     state = live(lookup(args))
     options: dict[str, Any] = {
         "time_limit": args.time_limit, "concurrency": args.concurrency, "rate": args.rate,
-        "read_ratio": args.read_ratio, "nemesis": parse_nemesis(args.nemesis),
+        "read_ratio": args.read_ratio, "cross_read_ratio": args.cross_read_ratio,
+        "nemesis": parse_nemesis(args.nemesis),
         "nemesis_interval": args.nemesis_interval, "nemesis_targets": args.nemesis_targets}
     if args.seed is not None:
         options["seed"] = args.seed

@@ -47,6 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="comma list of rows to run (default: all; see below)")
     p.add_argument("--nemesis", metavar="KINDS",
                    help="run every row under this nemesis instead of its own")
+    p.add_argument("--nemesis-interval", type=float, default=None, metavar="S",
+                   help="mean seconds a fault lasts, in every row (default: run's default)")
     p.add_argument("--seed", type=int, default=None,
                    help="first seed (default random); run j of row i gets seed + 1000 i + j")
     p.add_argument("--name", default="matrix", help="test name (default %(default)s)")
@@ -78,6 +80,8 @@ def row_config(row: Row, args: argparse.Namespace, seed: int, store: Path) -> Ru
         name=row.slug, backend=args.backend, mode=row.mode, time_limit=args.time_limit,
         nemesis=parse_nemesis(row.nemesis, defaults.nodes), seed=seed,
         replica_bugs=list(row.bugs), store_dir=str(store), **row.options)
+    if args.nemesis_interval is not None:
+        config = replace(config, nemesis_interval=args.nemesis_interval)
     config.validate()
     return config
 
@@ -126,10 +130,13 @@ def matrix_command(args: argparse.Namespace) -> int:
     table = markdown_table(summaries)
     (folder.path / "matrix.md").write_text(
         f"# quorumlab matrix\n\n{args.runs} runs of {args.time_limit:g} s per row, "
-        f"{backend} backend, first seed {first_seed}\n\n{table}\n")
+        f"{backend} backend, first seed {first_seed}"
+        + (f", nemesis interval {args.nemesis_interval:g} s" if args.nemesis_interval else "")
+        + f"\n\n{table}\n")
     folder.write_json("matrix.json", {
         "runs_per_row": args.runs, "time_limit": args.time_limit, "backend": backend,
-        "first_seed": first_seed, "interrupted": interrupted,
+        "first_seed": first_seed,
+        "nemesis_interval": args.nemesis_interval, "interrupted": interrupted,
         "rows": [summary.to_dict() for summary in summaries]})
     print(table)
     print(f"\n{folder.path}")

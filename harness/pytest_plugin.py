@@ -8,7 +8,7 @@ Fixtures:
 - ``quorumlab_cluster``: a cluster started for the test and torn down after it,
   passed or failed. Its options are RunConfig's cluster fields (``nodes``,
   ``n``, ``r``, ``w``, ``system``, ``system_opts``, ``replica_bugs``,
-  ``replica_cmd``, ``mode``, ``backend``...), given by the
+  ``replica_cmd``, ``replica_image``, ``mode``, ``backend``...), given by the
   ``@pytest.mark.quorumlab(...)`` marker (module, class, then function: the
   nearest wins) and by indirect parametrisation
   (``@pytest.mark.parametrize("quorumlab_cluster", [{...}], indirect=True)``).
@@ -58,8 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "quorumlab(**options): options of the quorumlab_cluster fixture "
-                   "(nodes, n, r, w, system, system_opts, replica_bugs, replica_cmd, mode, "
-                   "backend, ...)")
+                   "(nodes, n, r, w, system, system_opts, replica_bugs, replica_cmd, "
+                   "replica_image, mode, backend, ...)")
 
 
 def _test_name(node: pytest.Item) -> str:
@@ -89,6 +89,9 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
         pytest.fail(f"quorumlab_cluster: unknown option(s) {', '.join(unknown)}; "
                     f"choose from {', '.join(sorted(CLUSTER_FIELDS))}", pytrace=False)
     backend_option = options.pop("backend", request.config.getoption("quorumlab_backend"))
+    if options.get("replica_image") and backend_option == "local":
+        pytest.skip(f"replica_image {options['replica_image']} runs on the docker backend, "
+                    "not local (--quorumlab-backend)")
     seed = request.config.getoption("quorumlab_seed")
     try:
         config = RunConfig(**{"name": _test_name(request.node),
@@ -101,7 +104,10 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
     if backend_option != "auto" and backend_option not in system.backends:
         pytest.skip(f"the {config.system} system runs on the {' or '.join(system.backends)} "
                     f"backend, not {backend_option} (--quorumlab-backend)")
-    backend = choose_backend(config)
+    try:
+        backend = choose_backend(config)
+    except ConfigError as exc:  # a replica_image the daemon does not have
+        pytest.fail(f"quorumlab_cluster: {exc}", pytrace=False)
     if backend is None:
         pytest.fail(f"quorumlab_cluster: {NO_DOCKER} (--quorumlab-backend)", pytrace=False)
     stored = request.config.getoption("quorumlab_store_dir")

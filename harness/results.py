@@ -74,6 +74,7 @@ def run_facts(config: RunConfig, outcome: RunOutcome, backend: str) -> list[tupl
     else:
         workload = (f"{config.concurrency} workers, {config.keys} keys, read ratio "
                     f"{config.read_ratio:g}, cas ratio {config.cas_ratio:g}, "
+                    f"cross reads {config.cross_read_ratio:g}, "
                     f"rate {'unbounded' if not config.rate else f'{config.rate:g}/s'}, "
                     f"{config.time_limit:g} s, op timeout {config.op_timeout:g} s")
         nemesis = (", ".join(config.nemesis) + f" every {config.nemesis_interval:g} s"

@@ -116,7 +116,13 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
                          help="start a third-party replica instead: a command template "
                               "with {id} {listen} {peers} {data_dir} {n} {r} {w}, each "
                               "filled in as one word, run without a shell "
-                              "(run on this host: the local backend)")
+                              "(run on this host: the local backend; in the "
+                              "--replica-image on the docker backend)")
+    cluster.add_argument("--replica-image", metavar="IMAGE",
+                         help="run each node in this Docker image (docker backend; it must "
+                              "be on this daemon): started with --replica-cmd if given, "
+                              "else with its own entrypoint, told its place by QUORUMLAB_* "
+                              "environment variables (README, \"Your replica as an image\")")
     cluster.add_argument("--anti-entropy-interval", type=float,
                          default=defaults.anti_entropy_interval,
                          help="seconds between a reference node's digest exchanges "
@@ -136,6 +142,9 @@ def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
                        help="ops/s over all workers, 0 = unbounded (default %(default)s)")
     group.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
                        help="fraction of ops that are reads (default %(default)s)")
+    group.add_argument("--cross-read-ratio", type=float, default=defaults.cross_read_ratio,
+                       help="fraction of ok ops followed at once by a read of the same key "
+                            "through another node (default %(default)s)")
     group.add_argument("--time-limit", type=float, default=time_limit,
                        help="seconds of workload (default %(default)s)")
 
@@ -167,7 +176,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     seed = args.seed if args.seed is not None else random_seed()
     config = RunConfig(
         **cluster_settings(args), concurrency=args.concurrency, keys=args.keys, rate=args.rate,
-        read_ratio=args.read_ratio, cas_ratio=args.cas_ratio, time_limit=args.time_limit,
+        read_ratio=args.read_ratio, cas_ratio=args.cas_ratio,
+        cross_read_ratio=args.cross_read_ratio, time_limit=args.time_limit,
         op_timeout=args.op_timeout,
         nemesis=parse_nemesis(args.nemesis, args.nodes), nemesis_interval=args.nemesis_interval,
         nemesis_targets=args.nemesis_targets, seed=seed,
@@ -185,6 +195,7 @@ def cluster_settings(args: argparse.Namespace) -> dict[str, Any]:
         backend=args.backend, nodes=args.nodes, n=args.n,
         r=quorum if args.r is None else args.r, w=quorum if args.w is None else args.w,
         mode=args.mode, replica_bugs=args.replica_bug, replica_cmd=args.replica_cmd,
+        replica_image=args.replica_image,
         allow_weak_quorum=args.allow_weak_quorum,
         anti_entropy_interval=args.anti_entropy_interval)
 
@@ -201,7 +212,9 @@ def replayed_config(run: Path, store_dir: str, test_count: int) -> RunConfig:
         stored = orjson.loads(path.read_bytes())["config"]
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ConfigError(f"--replay {run}: not a run folder or config.json ({exc})") from None
-    return RunConfig.from_dict({**stored, "store_dir": store_dir, "test_count": test_count})
+    # A run recorded before cross reads existed made none; replay it as it ran.
+    return RunConfig.from_dict({"cross_read_ratio": 0.0, **stored, "store_dir": store_dir,
+                                "test_count": test_count})
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -215,7 +228,11 @@ def run_command(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
-    backend = choose_backend(config)
+    try:
+        backend = choose_backend(config)
+    except ConfigError as exc:
+        sys.stderr.write(f"quorumlab run: error: {exc}\n")
+        return EXIT_BAD_INPUT
     if backend is None:
         sys.stderr.write(f"quorumlab run: error: {NO_DOCKER}\n")
         return EXIT_HARNESS_FAILURE
@@ -243,9 +260,16 @@ def choose_backend(config: RunConfig) -> str | None:
     auto means "it works": docker when a daemon answers and the replica image
     can be made ready (built now if missing), else local, with one line saying
     why. A named backend is taken as asked, so its failure stays an error.
+    A --replica-image runs on docker only, and must be on the daemon already
+    (ConfigError, one line, if not): the harness never pulls a user's image.
     """
     if config.backend == "local":
         return "local"
+    if config.replica_image is not None:
+        if not docker_available():
+            return None
+        _require_image(config.replica_image)
+        return "docker"
     if config.backend == "docker":
         return "docker" if docker_available() else None
     backends = config.make_system().backends
@@ -270,6 +294,25 @@ def choose_backend(config: RunConfig) -> str | None:
         return "local"
     return "docker"
 
+
+
+def _require_image(name: str) -> None:
+    """ConfigError (one line) unless the local Docker daemon has image ``name``."""
+    import docker
+    import docker.errors
+
+    from harness.backends.docker.bootstrap import present_image
+    from harness.backends.docker.resources import docker_error_line
+
+    client = docker.from_env(timeout=30)
+    try:
+        if present_image(client, name) is None:
+            raise ConfigError(f"--replica-image {name}: no such image on this Docker daemon "
+                              "(build or load it first: the harness does not pull it)")
+    except docker.errors.APIError as exc:  # e.g. an invalid reference
+        raise ConfigError(f"--replica-image {name}: {docker_error_line(exc)}") from None
+    finally:
+        client.close()
 
 
 def run_one(config: RunConfig, backend: str, console: Console, label: str | None = None,

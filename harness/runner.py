@@ -51,7 +51,7 @@ def cluster_spec(config: RunConfig, folder: RunFolder, run_id: str, backend: str
         allow_weak_quorum=config.allow_weak_quorum,
         anti_entropy_interval=config.anti_entropy_interval,
         request_timeout=min(0.5, config.op_timeout / 2), replica_cmd=config.replica_cmd,
-        mode=config.mode,
+        replica_image=config.replica_image, mode=config.mode,
     )
 
 
@@ -248,7 +248,7 @@ def workload_plan(config: RunConfig, keys: Sequence[str], first_process: int = 0
     """The workers' plan from a run's options."""
     return WorkloadPlan(keys=keys, concurrency=config.concurrency, read_ratio=config.read_ratio,
                         rate=config.rate, seed=config.seed, cas_ratio=config.cas_ratio,
-                        first_process=first_process)
+                        cross_read_ratio=config.cross_read_ratio, first_process=first_process)
 
 
 async def drive_workload(plan: WorkloadPlan, backend: Backend, client: SystemClient,

@@ -10,6 +10,16 @@ like a write's.
 
 Process p lives at home node p mod N. After an `info` op the worker continues
 under process p + concurrency, since the old op may still be in flight.
+
+A cross read: after an ok op, with probability ``cross_read_ratio``, the
+worker's next op reads the same key through another node, chosen at random.
+This is a client whose load balancer sends its next request elsewhere, and it
+is the access pattern that quorum bugs answer wrongly: a write acknowledged too
+early is read back stale on the far side of the cluster before its last copies
+land, and a read that returns a value it did not write back is contradicted by
+the next read through a node that never saw it. Without cross reads such pairs
+arise only when two unrelated workers happen to race on one key within a few
+milliseconds (measured in BENCHMARKS.md, "Cross reads").
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ class WorkloadPlan:
     # history (a session's second `quorumlab load`) must not reuse a process,
     # whose values "<process>-<seq>" would repeat.
     first_process: int = 0
+    cross_read_ratio: float = 0.0  # share of ok ops followed by a read elsewhere
 
 
 def key_names(count: int) -> list[str]:
@@ -84,24 +95,38 @@ async def run_workers(plan: WorkloadPlan, client: OpClient,
     limiter = RateLimiter(plan.rate)
     async with asyncio.TaskGroup() as group:  # one worker failing stops them all
         for p in range(plan.concurrency):
-            group.create_task(_worker(p, plan, client, homes[p % len(homes)], recorder, stop,
+            group.create_task(_worker(p, plan, client, homes, recorder, stop,
                                       limiter, random.Random(f"{plan.seed}-{p}")))
 
 
-async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[str, str],
-                  recorder: Recorder, stop: asyncio.Event, limiter: RateLimiter,
-                  rng: random.Random) -> None:
-    node, url = home
+def _elsewhere(homes: Sequence[tuple[str, str]], home: int, rng: random.Random) -> int:
+    """Another home than ``home``, uniformly (``home`` itself when it is the only one)."""
+    if len(homes) == 1:
+        return home
+    return (home + 1 + rng.randrange(len(homes) - 1)) % len(homes)
+
+
+async def _worker(slot: int, plan: WorkloadPlan, client: OpClient,
+                  homes: Sequence[tuple[str, str]], recorder: Recorder, stop: asyncio.Event,
+                  limiter: RateLimiter, rng: random.Random) -> None:
+    home = slot % len(homes)
     process = plan.first_process + slot
     seq = 0
     known: dict[str, Any] = {}  # key -> the last value this worker saw there
+    cross_key: str | None = None  # the key to read through another node next
     while not stop.is_set():
         await limiter.wait()
         if stop.is_set():
             return
-        key = rng.choice(plan.keys)
-        draw = rng.random()
-        if draw < plan.read_ratio:
+        if cross_key is not None:
+            key, draw, reading = cross_key, 0.0, True
+            node, url = homes[_elsewhere(homes, home, rng)]
+            cross_key = None
+        else:
+            key, draw = rng.choice(plan.keys), rng.random()
+            reading = draw < plan.read_ratio
+            node, url = homes[home]
+        if reading:
             recorder.record(process, "invoke", "read", key=key, node=node)
             outcome = await client.read(url, key)
             recorder.record(process, outcome.type, "read", key=key, value=outcome.value,
@@ -123,6 +148,9 @@ async def _worker(slot: int, plan: WorkloadPlan, client: OpClient, home: tuple[s
                             version=outcome.version, error=outcome.error, node=node)
             if outcome.type == "ok":
                 known[key] = value
+        if (outcome.type == "ok" and plan.cross_read_ratio
+                and rng.random() < plan.cross_read_ratio):
+            cross_key = key
         if outcome.type == "info":
             process += plan.concurrency
             seq = 0

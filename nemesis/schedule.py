@@ -38,8 +38,11 @@ class Schedule:
     starts after a short warm-up (the cluster is loaded, not cold), heals are
     only as long as recovery needs (anti-entropy runs every 0.5 s, ops time out
     after 1 s), and the kinds are dealt from a shuffled deck: every enabled
-    kind once, in random order, before any kind repeats. With the defaults a
-    20 s run sees about three faults of three different kinds.
+    kind once, in random order, before any kind repeats. With the defaults (2 s
+    faults, 1 s heals) a 20 s run sees about six faults: every kind of the
+    default nemesis once. The quorum-edge shapes (ring, bridge) expose quorum
+    bugs; a run that missed them, as one in five did at 5 s faults, tested
+    little (BENCHMARKS.md, "Third round").
     """
 
     def __init__(self, kinds: list[str], nodes: list[str], interval: float, seed: int,

@@ -66,3 +66,11 @@ def test_a_fault_the_backend_cannot_cause_is_refused_before_anything_starts(
     assert err.count("\n") == 1
     assert "'delay' needs network faults" in err and "local backend" in err
     assert list(tmp_path.iterdir()) == [], "no run folder: nothing started"
+
+
+def test_a_replica_image_on_the_local_backend_is_a_one_line_error(tmp_path) -> None:
+    for command in (["run"], ["cluster", "up"]):
+        proc = run_cli(*command, "--backend", "local", "--replica-image", "mine:1",
+                       "--store-dir", str(tmp_path))
+        assert proc.returncode == 254, (command, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "docker backend, not local" in proc.stderr

@@ -35,6 +35,9 @@ class ClusterSpec:
     # Third-party implementation: a command template with {id} {listen} {peers}
     # {data_dir} {n} {r} {w}; None runs the reference replica.
     replica_cmd: str | None = None
+    # Third-party implementation as a Docker image (docker backend): each node
+    # runs it, started with replica_cmd when given, else with its own entrypoint.
+    replica_image: str | None = None
     # "coordinator": clients use each node's public API. "client": each node
     # also gets a fan-out client agent (python -m replica.agent) living at that
     # node's network position, so its clients suffer that node's partitions.

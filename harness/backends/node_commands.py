@@ -30,16 +30,28 @@ class NodePlace:
     clock_file: str  # the reference replica's clock-offset file
 
 
+def _fields(spec: ClusterSpec, place: NodePlace) -> dict[str, object]:
+    """What a node is told, by template field name."""
+    return {"id": place.node, "listen": place.listen, "peers": place.peers,
+            "data_dir": place.data_dir, "n": spec.n, "r": spec.r, "w": spec.w}
+
+
 def node_command(spec: ClusterSpec, python: str, place: NodePlace) -> list[str]:
     """The node's command: the reference replica, or the spec's --replica-cmd filled in."""
     if spec.replica_cmd is not None:
-        return fill_template(spec.replica_cmd, id=place.node, listen=place.listen,
-                             peers=place.peers, data_dir=place.data_dir, n=spec.n, r=spec.r,
-                             w=spec.w)
+        return fill_template(spec.replica_cmd, **_fields(spec, place))
     return [python, "-m", "replica", "--id", place.node, *_quorum_flags(spec, place.listen,
                                                                         place.peers),
             "--data-dir", place.data_dir, "--clock-offset-file", place.clock_file,
             "--anti-entropy-interval", str(spec.anti_entropy_interval)]
+
+
+def node_environment(spec: ClusterSpec, place: NodePlace) -> dict[str, str]:
+    """The same as environment variables (QUORUMLAB_ID, QUORUMLAB_LISTEN, ...,
+    QUORUMLAB_CLOCK_OFFSET_FILE), for a replica image started by its own
+    entrypoint, which has no template to be filled into."""
+    fields = {**_fields(spec, place), "clock_offset_file": place.clock_file}
+    return {f"QUORUMLAB_{name.upper()}": str(value) for name, value in fields.items()}
 
 
 def agent_command(spec: ClusterSpec, python: str, listen: str, peers: str) -> list[str]:

@@ -59,6 +59,22 @@ def op_text(event: dict[str, Any]) -> str:
     return line
 
 
+def final_text(answer: dict[str, Any]) -> str:
+    """What a final phase did: "final phase: healed kill n2; replicas converged in
+    0.4s; 3 keys, 9 copies read (0 unanswered)"."""
+    healed = "; ".join(fault_text(f) for f in answer["healed"]) or "no fault was in effect"
+    quiesce = answer["quiesce"]
+    if quiesce is None:  # a system whose client cannot read each replica's own copy
+        agreed = "not compared (the system's client reads through its API only)"
+    else:
+        agreed = (("converged" if quiesce["converged"] else "still disagreed")
+                  + f" after {quiesce['seconds']:g}s")
+    keys = f"{answer['keys']} key" + ("" if answer["keys"] == 1 else "s")
+    line = (f"final phase: healed {healed}; replicas {agreed}; {keys}, "
+            f"{answer['copies']} copies read ({answer['unanswered']} unanswered)")
+    return line + (f"\nwarning: {answer['warning']}" if answer["warning"] else "")
+
+
 def counts_text(ops: dict[str, dict[str, int]]) -> str:
     """{"read": {"ok": 3, "fail": 1, "info": 0}} -> "read 3 ok 1 fail 0 info"."""
     if not ops:

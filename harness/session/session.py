@@ -13,6 +13,11 @@ process used before it, since its values "<process>-<seq>" must never repeat.
 Values. Every read must map to at most one write, so a value written once in a
 session cannot be written again by hand (the load's values are unique by
 construction); `null` is refused, since a read of a never-written key returns it.
+
+The final phase. A run ends with one (heal, converge, read every copy), which is
+what the durability checker judges; a session runs it on request (`cluster
+check --final`), as often as asked, without stopping the cluster, over every
+key the session has used so far.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from checkers.formats.jsonl import event_to_dict
-from checkers.history import Event
+from checkers.history import FINAL_READ, QUIESCE, Event
 from harness.backends.probe import health_answers
 from harness.config import ConfigError, RunConfig
 from harness.recorder import Recorder
@@ -46,7 +51,8 @@ from nemesis.schedule import Schedule
 
 MANUAL_PROCESSES = 1_000_000
 PROGRESS_EVERY_S = 1.0
-LOAD_OPTIONS = ("concurrency", "rate", "read_ratio", "cas_ratio", "time_limit", "nemesis",
+LOAD_OPTIONS = ("concurrency", "rate", "read_ratio", "cas_ratio", "cross_read_ratio",
+                "time_limit", "nemesis",
                 "nemesis_interval", "nemesis_targets", "seed")
 
 
@@ -64,9 +70,18 @@ class SessionRecorder(Recorder):
         self.completions: Counter[tuple[str, str]] = Counter()  # (f, type) -> count
         self.worker_totals: Counter[str] = Counter()  # type -> count, loads' ops only
         self.written: set[bytes] = set()  # every value written, canonically encoded
+        self.keys: set[str] = set()  # every key a client op used
+        self.quiesce: dict[str, Any] | None = None  # the last final phase's convergence
+        self.final_reads: Counter[str] = Counter()  # type -> count of per-node final reads
 
     def record(self, process: int | str, type_: str, f: str, **fields: Any) -> Event:
+        if f == QUIESCE:
+            self.quiesce = fields.get("value")
+        elif f == FINAL_READ and type_ != "invoke":
+            self.final_reads[type_] += 1
         if isinstance(process, int):
+            if type_ == "invoke" and fields.get("key") is not None:
+                self.keys.add(fields["key"])
             if process < MANUAL_PROCESSES:
                 self.last_worker = max(self.last_worker, process)
             if type_ == "invoke" and f in ("write", "cas"):
@@ -114,6 +129,7 @@ class Session:
         self._load_started = 0.0
         self._closed = False
         self._load_nemesis = False
+        self._final = False  # a final phase is running
 
     # faults
     async def fault(self, name: str, words: Sequence[str]) -> dict[str, Any]:
@@ -154,16 +170,44 @@ class Session:
             raise SessionError(f"unknown fault {name!r}; heal one of {', '.join(KINDS)} "
                                f"or a family ({', '.join(sorted(families))}), or everything")
         async with self._faults:
-            chosen = [f for f in self.active
-                      if name is None or name in (f.kind, KINDS[f.kind].label)]
-            events = []
-            for fault in reversed(chosen):
-                events += await self._apply(fault, "stop")
-                self.active.remove(fault)
-            if name is None:
-                await self.cluster.backend.heal_all()
-            warning = await self._wait_serving()
+            return await self._heal(name)
+
+    async def _heal(self, name: str | None) -> dict[str, Any]:
+        """:meth:`heal`, with the fault lock held."""
+        chosen = [f for f in self.active
+                  if name is None or name in (f.kind, KINDS[f.kind].label)]
+        events = []
+        for fault in reversed(chosen):
+            events += await self._apply(fault, "stop")
+            self.active.remove(fault)
+        if name is None:
+            await self.cluster.backend.heal_all()
+        warning = await self._wait_serving()
         return {"healed": [f.describe() for f in chosen], "events": events, "warning": warning}
+
+    async def final(self) -> dict[str, Any]:
+        """A run's final phase on the live cluster, recorded: heal every fault, wait
+        until every node serves, let the replicas converge, then read every key the
+        session used on each of its replicas and by quorum. The cluster stays up."""
+        if self._load is not None and not self._load.done():
+            raise SessionError("a load is running, and its ops would race the final reads: "
+                               "wait for it, or stop it (Ctrl-C in its terminal)")
+        if not self.recorder.keys:
+            raise SessionError("the session has no ops yet "
+                               "(`quorumlab kv put` or `quorumlab load` first)")
+        keys = sorted(self.recorder.keys)
+        before = self.recorder.final_reads.copy()
+        async with self._faults:
+            self._final = True
+            try:
+                healed = await self._heal(None)
+                await self.cluster.client.final(keys, self.recorder)
+            finally:
+                self._final = False
+        done = self.recorder.final_reads - before
+        return {"healed": healed["healed"], "warning": healed["warning"], "keys": len(keys),
+                "copies": done["ok"], "unanswered": done["fail"],
+                "quiesce": self.recorder.quiesce}
 
     async def _wait_serving(self) -> str | None:
         """After a heal with no node still down or frozen: wait until all serve."""
@@ -224,6 +268,9 @@ class Session:
         calling ``progress`` about every second; what it did."""
         if self._load is not None and not self._load.done():
             raise SessionError("a load is already running on this cluster")
+        if self._final:
+            raise SessionError("a final phase (`cluster check --final`) is running: "
+                               "load once it is done")
         unknown = sorted(set(options) - set(LOAD_OPTIONS))
         if unknown:
             raise SessionError(f"unknown load option(s): {', '.join(unknown)}")

@@ -29,7 +29,8 @@ T = TypeVar("T")
 RUN_FIELDS = {"name", "time_limit", "nemesis", "test_count", "store_dir"}
 CLUSTER_FIELDS = {f.name for f in dataclasses.fields(RunConfig)} - RUN_FIELDS
 """What the marker may set: the cluster, and defaults for its runs' workload."""
-WORKLOAD_FIELDS = {"concurrency", "keys", "rate", "read_ratio", "cas_ratio", "op_timeout",
+WORKLOAD_FIELDS = {"concurrency", "keys", "rate", "read_ratio", "cas_ratio",
+                   "cross_read_ratio", "op_timeout",
                    "nemesis_interval", "nemesis_targets", "seed", "quiesce_timeout"}
 """What one run may change (``quorumlab_run(cluster, **workload)``)."""
 

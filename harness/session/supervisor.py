@@ -16,6 +16,7 @@ and fault lands in the session's one history:
     POST /kv {f, key, value, node}
     POST /load {options}         JSON lines: progress about every second, then the totals
     POST /load/stop              POST /down
+    POST /final                  heal, converge, read every copy (`cluster check --final`)
 
     python -m harness.session.supervisor FOLDER     # what `cluster up` starts
 """
@@ -107,6 +108,9 @@ def control_app(session: Session, state: SessionState, stop: asyncio.Event) -> w
             await stream.write_eof()
         return stream
 
+    async def final(request: web.Request) -> web.Response:
+        return _json(await session.final())
+
     async def stop_load(request: web.Request) -> web.Response:
         return _json({"stopped": await session.stop_load()})
 
@@ -118,7 +122,8 @@ def control_app(session: Session, state: SessionState, stop: asyncio.Event) -> w
     app = web.Application(middlewares=[one_line_errors])
     app.add_routes([web.get("/status", status), web.post("/fault", fault),
                     web.post("/heal", heal), web.post("/kv", kv), web.post("/load", load),
-                    web.post("/load/stop", stop_load), web.post("/down", down)])
+                    web.post("/load/stop", stop_load), web.post("/final", final),
+                    web.post("/down", down)])
     return app
 
 

@@ -72,6 +72,39 @@ def test_no_final_phase_is_unknown_and_unanswered_node_is_unconfirmed() -> None:
     assert result.details["unanswered_final_reads"] == {"k": ["n3"]}
 
 
+def test_a_later_final_phase_judges_what_came_before_it() -> None:
+    """A session's final phases, with ops between: each node's last copy counts,
+    and a write acknowledged after the last final phase is not called lost."""
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2")), "n2": ("b", (2, "n2"))})
+    b.op(1, "write", "k", "c", version=(3, "n1"))
+    assert check_durability(b.history()).valid is True  # c is newer than phase one saw
+    assert check_durability(b.history()).details["writes_after_final"] == 1
+    final_phase(b, {"n1": ("c", (3, "n1")), "n2": ("b", (2, "n2"))})
+    result = check_durability(b.history())
+    assert [a.kind for a in result.anomalies] == ["divergence"]
+    assert "writes_after_final" not in result.details
+    final_phase(b, {"n1": ("b", (2, "n2")), "n2": ("b", (2, "n2"))})
+    [lost] = check_durability(b.history()).anomalies
+    assert lost.kind == "lost-write" and "'c'" in lost.explanation
+
+
+def test_a_node_that_answered_once_and_not_since_is_unconfirmed() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2")), "n2": ("b", (2, "n2"))})
+    b.op(FINAL, "final-read", "k", type="fail", node="n2")
+    result = check_durability(b.history())
+    assert result.valid == "unknown"
+    assert result.details["unanswered_final_reads"] == {"k": ["n2"]}
+
+
+def test_a_key_first_written_after_the_final_phase_is_not_lost() -> None:
+    b = acked_writes()
+    final_phase(b, {"n1": ("b", (2, "n2"))})
+    b.op(1, "write", "other", "x", version=(1, "n1"))
+    assert check_durability(b.history()).valid is True
+
+
 def test_generated_history_with_final_phase_is_durable() -> None:
     assert check_durability(register_history(500, final_nodes=3, seed=2)).valid is True
 

@@ -19,6 +19,10 @@ from harness.config import ConfigError, RunConfig
     ({"replica_cmd": "./srv --port {port}"}, "unknown field(s) port"),
     ({"replica_bugs": ["r=w=1"]}, "unknown --replica-bug 'r=w=1'"),
     ({"replica_cmd": "./srv {id}"}, "{listen}"),
+    ({"replica_image": "mine:1", "backend": "local"}, "runs on the docker backend, not local"),
+    ({"replica_image": "mine:1", "replica_bugs": ["amnesia"]}, "only to the reference replica"),
+    ({"replica_image": " "}, "--replica-image must name an image"),
+    ({"replica_image": "mine:1", "system": "etcd"}, "--replica-image applies only to the http"),
 ])
 def test_bad_values_are_refused(changes: dict, message: str) -> None:
     config = RunConfig(**changes)

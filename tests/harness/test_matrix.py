@@ -61,11 +61,15 @@ def test_a_smoke_matrix_clears_the_correct_replica_and_catches_local_version(
         tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "harness", "matrix", "--runs", "1", "--time-limit", "6",
-         "--bugs", "correct,local-version", "--seed", "11", "--store-dir", str(tmp_path)],
+         "--bugs", "correct,local-version", "--seed", "11", "--nemesis-interval", "2",
+         "--store-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     matrix = json.loads(next(tmp_path.rglob("matrix.json")).read_text())
     rows = {row["row"]: row for row in matrix["rows"]}
+    assert matrix["nemesis_interval"] == 2.0
+    for config in tmp_path.rglob("config.json"):  # every run took the interval
+        assert json.loads(config.read_text())["nemesis_interval"] == 2.0
     assert rows["correct"]["detected"] == 0 and rows["correct"]["as_expected"]
     assert rows["local-version"]["detected"] == 1
     assert rows["local-version"]["first_anomaly_median_s"] is not None
@@ -74,7 +78,8 @@ def test_a_smoke_matrix_clears_the_correct_replica_and_catches_local_version(
 
 
 def test_bad_matrix_arguments_are_one_line_exit_254() -> None:
-    for args in (["--runs", "0"], ["--bugs", "nope"], ["--time-limit", "-1"]):
+    for args in (["--runs", "0"], ["--bugs", "nope"], ["--time-limit", "-1"],
+                 ["--nemesis-interval", "0"]):
         proc = subprocess.run([sys.executable, "-m", "harness", "matrix", *args], cwd=REPO,
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 254, args

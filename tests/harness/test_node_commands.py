@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from harness.backends.base import ClusterSpec
-from harness.backends.node_commands import NodePlace, agent_command, fill_template, node_command
+from harness.backends.node_commands import (
+    NodePlace,
+    agent_command,
+    fill_template,
+    node_command,
+    node_environment,
+)
 
 AWKWARD = "/tmp/my runs/it's \"here\""
 PLACE = NodePlace("n1", "127.0.0.1:7001", "n1=127.0.0.1:7001,n2=127.0.0.1:7002", AWKWARD,
@@ -79,3 +85,11 @@ def test_agent_runs_the_protocol_with_the_bugs_and_no_storage() -> None:
 def test_an_agent_fronts_a_third_party_cluster_too() -> None:
     cmd = agent_command(spec(replica_cmd="./srv {listen}"), "py", "127.0.0.1:9", PLACE.peers)
     assert cmd[:3] == ["py", "-m", "replica.agent"]
+
+
+def test_an_image_with_its_own_entrypoint_is_told_the_template_fields_in_its_environment() -> None:
+    env = node_environment(spec(), PLACE)
+    assert env == {"QUORUMLAB_ID": "n1", "QUORUMLAB_LISTEN": "127.0.0.1:7001",
+                   "QUORUMLAB_PEERS": "n1=127.0.0.1:7001,n2=127.0.0.1:7002",
+                   "QUORUMLAB_DATA_DIR": AWKWARD, "QUORUMLAB_N": "2", "QUORUMLAB_R": "1",
+                   "QUORUMLAB_W": "2", "QUORUMLAB_CLOCK_OFFSET_FILE": "/tmp/n1.clock-offset"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,17 @@ class ScriptedClient:
 
 
 def run(tmp_path: Path, seconds: float, rate: float = 0, concurrency: int = 4,
-        cas_ratio: float = 0.0) -> list[dict]:
+        cas_ratio: float = 0.0, cross_read_ratio: float = 0.0,
+        homes: list[tuple[str, str]] | None = None) -> list[dict]:
     async def go() -> None:
         recorder = Recorder(tmp_path / "history.jsonl")
         plan = WorkloadPlan(keys=key_names(3), concurrency=concurrency, read_ratio=0.5,
-                            rate=rate, seed=7, cas_ratio=cas_ratio)
+                            rate=rate, seed=7, cas_ratio=cas_ratio,
+                            cross_read_ratio=cross_read_ratio)
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
-        await run_workers(plan, ScriptedClient(), [("n1", "u1"), ("n2", "u2")], recorder, stop)
+        await run_workers(plan, ScriptedClient(), homes or [("n1", "u1"), ("n2", "u2")],
+                          recorder, stop)
         recorder.close()
 
     asyncio.run(go())
@@ -130,3 +134,33 @@ def test_cas_is_recorded_as_old_new_with_old_a_value_the_worker_saw(tmp_path: Pa
 
 def test_no_cas_without_a_cas_ratio(tmp_path: Path) -> None:
     assert not any(e["f"] == "cas" for e in run(tmp_path, 0.1))
+
+
+def test_an_ok_op_is_followed_by_a_read_of_its_key_through_another_node(tmp_path: Path) -> None:
+    homes = [("n1", "u1"), ("n2", "u2"), ("n3", "u3")]
+    events = run(tmp_path, 0.2, concurrency=3, cross_read_ratio=1.0, homes=homes)
+    ops_by_slot: dict[int, list[dict]] = {}
+    invoked: dict[int, dict] = {}
+    for event in events:  # an op is its invoke, with the type its completion had
+        if event["type"] == "invoke":
+            invoked[event["process"]] = event
+            ops_by_slot.setdefault(event["process"] % 3, []).append(event)
+        else:
+            invoked.pop(event["process"])["outcome"] = event["type"]
+    crossed = 0
+    for slot, ops in ops_by_slot.items():
+        home = homes[slot][0]
+        assert ops[0]["node"] == home
+        for before, after in itertools.pairwise(ops):
+            if before["outcome"] == "ok":
+                assert (after["f"], after["key"]) == ("read", before["key"])
+                assert after["node"] != home
+                crossed += 1
+            else:
+                assert after["node"] == home
+    assert crossed > 10
+
+
+def test_without_cross_reads_every_op_is_at_the_workers_home(tmp_path: Path) -> None:
+    events = run(tmp_path, 0.1, concurrency=3, homes=[("n1", "u1"), ("n2", "u2"), ("n3", "u3")])
+    assert all(e["node"] == f"n{e['process'] % 3 + 1}" for e in events)

@@ -22,6 +22,12 @@ def _session_folder(store: Path, name: str = "session") -> Path:
     return Path((store / ".clusters" / name).read_text().strip())
 
 
+def _checker(folder: Path, name: str) -> dict | None:
+    """What checker ``name`` said in the folder's results.json (None: it did not run)."""
+    results = orjson.loads((folder / "results.json").read_bytes())["checkers"]["results"]
+    return next((r for r in results if r["checker"] == name), None)
+
+
 def _history(folder: Path) -> list[dict]:
     return [orjson.loads(line) for line in (folder / "history.jsonl").read_bytes().splitlines()]
 
@@ -118,3 +124,59 @@ def test_the_supervisors_death_sweeps_its_nodes(tmp_path: Path) -> None:
         down = quorumlab(store, "cluster", "down", "--name", "doomed")
         assert down.returncode == 0, down.stderr
         assert not (store / ".clusters" / "doomed").exists()
+
+
+def test_check_final_judges_durability_and_leaves_the_cluster_up(tmp_path: Path) -> None:
+    store = tmp_path / "histories"
+    with supervisors_stopped(store):
+        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
+                       "--w", "2", "--seed", "5")
+        assert up.returncode == 0, up.stderr
+        folder = _session_folder(store)
+        none_yet = quorumlab(store, "cluster", "check", "--final")
+        assert none_yet.returncode == 254 and "no ops yet" in none_yet.stderr
+
+        assert quorumlab(store, "kv", "put", "k1", "a").returncode == 0
+        assert quorumlab(store, "fault", "kill", "n3").returncode == 0
+        assert quorumlab(store, "kv", "put", "k2", "b").returncode == 0  # n3 misses it
+        plain = quorumlab(store, "cluster", "check")
+        assert plain.returncode == 0, plain.stdout + plain.stderr
+        assert _checker(folder, "durability") is None, "no final reads yet: nothing to judge"
+
+        final = quorumlab(store, "cluster", "check", "--final")
+        assert final.returncode == 0, final.stdout + final.stderr
+        assert "final phase: healed kill n3; replicas converged" in final.stdout
+        assert "2 keys, 6 copies read (0 unanswered)" in final.stdout
+        durability = _checker(folder, "durability")
+        assert durability["valid"] is True and durability["details"]["converged"] is True
+        events = _history(folder)
+        copies = {(e["key"], e["node"]): e["value"] for e in events
+                  if e["f"] == "final-read" and e["type"] == "ok"}
+        assert copies == {("k1", "n1"): "a", ("k1", "n2"): "a", ("k1", "n3"): "a",
+                          ("k2", "n1"): "b", ("k2", "n2"): "b", ("k2", "n3"): "b"}
+        assert [e["f"] for e in events if e["process"] == "nemesis"] == ["kill", "start"]
+
+        status = orjson.loads(quorumlab(store, "cluster", "status", "--json").stdout)
+        assert {n["state"] for n in status["nodes"]} == {"up"}, "healed, and still up"
+        assert quorumlab(store, "kv", "put", "k1", "c").returncode == 0
+        later = quorumlab(store, "cluster", "check")  # c came after the final phase
+        assert later.returncode == 0, later.stdout + later.stderr
+        assert _checker(folder, "durability")["details"]["writes_after_final"] == 1
+        assert quorumlab(store, "cluster", "down").returncode == 0
+        assert not processes_mentioning(str(folder))
+
+
+def test_check_final_catches_writes_lost_on_restart(tmp_path: Path) -> None:
+    store = tmp_path / "histories"
+    with supervisors_stopped(store):
+        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
+                       "--w", "2", "--replica-bug", "amnesia")
+        assert up.returncode == 0, up.stderr
+        assert quorumlab(store, "kv", "put", "k1", "a").returncode == 0
+        assert quorumlab(store, "fault", "kill", "all").returncode == 0
+        final = quorumlab(store, "cluster", "check", "--final")
+        assert final.returncode == 1, final.stdout + final.stderr
+        assert "1 key, 3 copies read" in final.stdout
+        durability = _checker(_session_folder(store), "durability")
+        assert [a["kind"] for a in durability["anomalies"]] == ["lost-write"]
+        assert quorumlab(store, "cluster", "down").returncode == 0

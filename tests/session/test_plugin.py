@@ -38,6 +38,18 @@ def test_bad_options_fail_in_one_line_before_a_cluster_starts(pytester: pytest.P
                                  "*quorumlab_cluster: r + w = 2 <= n = 3*"])
 
 
+def test_a_replica_image_on_the_local_backend_is_skipped_saying_why(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        "@pytest.mark.quorumlab(nodes=3, replica_image='my-replica:1')\n"
+        "def test_mine(quorumlab_cluster):\n    pass\n")
+    result = _run(pytester, "-rs", "--quorumlab-backend=local")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*replica_image my-replica:1 runs on the docker backend, "
+                                 "not local*"])
+
+
 @pytest.mark.slow
 def test_valid_runs_pass_and_leave_nothing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(

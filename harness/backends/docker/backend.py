@@ -10,7 +10,12 @@ Layout of a run (all labelled `quorumlab.run=<run id>`):
     kill), its API published on 127.0.0.1 only;
   * in client mode, an agent container per node at <subnet>.(100+i) running
     `python -m replica.agent`; the agent is given exactly its home node's
-    partitions and delays, so its clients suffer them (see README.md).
+    partitions and delays, so its clients suffer them (see README.md);
+  * with a user's replica image (ClusterSpec.replica_image), a "net" sidecar
+    per node: the replica image, sharing the node's network namespace and its
+    data volume. Fault rules, probes and clock files go through it, so the
+    user's image needs no iptables, tc, python or even a shell. A namespace is
+    new at each start of its node, so the sidecar is restarted with it.
 The Docker SDK is blocking, so every call runs in a worker thread.
 """
 
@@ -54,7 +59,12 @@ from harness.backends.docker.rules import (
     stop_delay_script,
     wait_for_file_script,
 )
-from harness.backends.node_commands import NodePlace, agent_command, node_command
+from harness.backends.node_commands import (
+    NodePlace,
+    agent_command,
+    node_command,
+    node_environment,
+)
 from harness.backends.probe import PROBE_TIMEOUT_S
 from nemesis.capabilities import ClockControl, Grudge, NetworkFaults, ProcessControl
 
@@ -82,6 +92,7 @@ class Member:
     container_id: str = ""
     down: bool = False  # killed, not yet started again
     paused: bool = False
+    sidecar: Member | None = None  # where its network rules run, if not in itself
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,11 @@ class DockerBackend(Backend):
         """The containers standing at `node`'s network position."""
         return [m for m in (self._members.get((node, r)) for r in ("node", "agent")) if m]
 
+    async def _exec_at(self, member: Member, script: str) -> str:
+        """:meth:`_exec` in `member`'s network namespace and data: in its sidecar
+        when it has one (a user's image may have no shell or iptables)."""
+        return await self._exec(member.sidecar or member, script)
+
     async def _exec(self, member: Member, script: str) -> str:
         """Run a shell script in `member`: its output, or raise with it if it fails."""
         def run() -> tuple[int, bytes]:
@@ -166,8 +182,15 @@ class DockerBackend(Backend):
                 self._members[(node, role)] = Member(
                     node, role, resource_name(self.spec.run_id, *suffix),
                     str(hosts[offset + i - 1]), next(ports))
+        if self.spec.replica_image is not None:
+            for node in self.spec.nodes:
+                member = self._node(node)
+                member.sidecar = Member(node, "net", resource_name(self.spec.run_id, node, "net"),
+                                        member.ip, 0)
         try:
             await _all_or_none(self._create(m, network.name) for m in self._members.values())
+            await _all_or_none(self._create_sidecar(m) for m in self._members.values()
+                               if m.sidecar is not None)
             await _all_or_none(self._start_container(m) for m in self._members.values())
             ensure_reaper()  # again: one that was exiting idle may have missed the run
         except BaseException:
@@ -200,35 +223,66 @@ class DockerBackend(Backend):
         return ",".join(f"{n}={self._node(n).ip}:{PORT}" for n in self.spec.nodes)
 
     def _command(self, member: Member) -> list[str]:
-        listen = f"0.0.0.0:{PORT}"
         if member.role == "agent":
-            return agent_command(self.spec, "python", listen, self._peers_arg())
-        return node_command(self.spec, "python", NodePlace(
-            member.node, listen, self._peers_arg(), DATA_DIR, CLOCK_OFFSET_FILE))
+            return agent_command(self.spec, "python", f"0.0.0.0:{PORT}", self._peers_arg())
+        return node_command(self.spec, "python", self._place(member))
+
+    def _place(self, member: Member) -> NodePlace:
+        return NodePlace(member.node, f"0.0.0.0:{PORT}", self._peers_arg(), DATA_DIR,
+                         CLOCK_OFFSET_FILE)
+
+    def _volume(self, member: Member) -> str:
+        return resource_name(self.spec.run_id, member.node, "data")
 
     async def _create(self, member: Member, network: str) -> None:
         api = self.client.api
         run_labels = labels(self.spec.run_id, self.spec.owner, node=member.node, role=member.role)
         binds = []
+        environment = dict(self.spec.extra_env)
+        image, command, entrypoint = self.image, self._command(member), None
         if member.role == "node":
-            volume = resource_name(self.spec.run_id, member.node, "data")
+            volume = self._volume(member)
             await asyncio.to_thread(self.client.volumes.create, volume, labels=run_labels)
             binds = [f"{volume}:{DATA_DIR}"]
+            environment.update(node_environment(self.spec, self._place(member)))
+            if self.spec.replica_image is not None:
+                # A template replaces the image's entrypoint (and so its CMD too);
+                # without one the image starts as its author made it.
+                image = self.spec.replica_image
+                command, entrypoint = None, command if self.spec.replica_cmd else None
         host_config = api.create_host_config(
             binds=binds, cap_add=["NET_ADMIN"], init=True,
             port_bindings={f"{PORT}/tcp": ("127.0.0.1", member.host_port)})
         networking = api.create_networking_config(
             {network: api.create_endpoint_config(ipv4_address=member.ip)})
         created = await asyncio.to_thread(
-            api.create_container, self.image, self._command(member), name=member.name,
+            api.create_container, image, command, entrypoint=entrypoint, name=member.name,
             hostname=member.node if member.role == "node" else f"{member.node}-agent",
-            labels=run_labels, environment=dict(self.spec.extra_env),
+            labels=run_labels, environment=environment,
             ports=[PORT], host_config=host_config, networking_config=networking)
         member.container_id = created["Id"]
+
+    async def _create_sidecar(self, member: Member) -> None:
+        """The node's "net" sidecar: the replica image in the node's network
+        namespace, with its data volume, idle until the backend execs into it."""
+        sidecar = member.sidecar
+        assert sidecar is not None
+        api = self.client.api
+        host_config = api.create_host_config(
+            binds=[f"{self._volume(member)}:{DATA_DIR}"], cap_add=["NET_ADMIN"], init=True,
+            network_mode=f"container:{member.container_id}")
+        created = await asyncio.to_thread(
+            api.create_container, self.image, ["sleep", "infinity"], name=sidecar.name,
+            labels=labels(self.spec.run_id, self.spec.owner, node=member.node, role="net"),
+            host_config=host_config)
+        sidecar.container_id = created["Id"]
 
     async def _start_container(self, member: Member) -> None:
         """Start it and install its network rules (the namespace is new each start)."""
         await asyncio.to_thread(self.client.api.start, member.container_id)
+        if member.sidecar is not None:  # into the new namespace (a stopped one starts)
+            await asyncio.to_thread(self.client.api.restart, member.sidecar.container_id,
+                                    timeout=1)
         member.down = False
         try:
             await self._apply_net(member)
@@ -287,10 +341,13 @@ class DockerBackend(Backend):
             if member.down:
                 return
             def kill_and_wait() -> None:
-                container = self.client.containers.get(member.container_id)
-                with contextlib.suppress(docker.errors.APIError):  # already dead
-                    container.kill(signal="SIGKILL")
-                container.wait(timeout=30)
+                for held in (member, member.sidecar):  # a sidecar would hold the old namespace
+                    if held is None:
+                        continue
+                    container = self.client.containers.get(held.container_id)
+                    with contextlib.suppress(docker.errors.APIError):  # already dead
+                        container.kill(signal="SIGKILL")
+                    container.wait(timeout=30)
             await asyncio.to_thread(kill_and_wait)
             member.down, member.paused = True, False
 
@@ -342,20 +399,20 @@ class DockerBackend(Backend):
         """Install the current partition and delay state in `member`'s namespace."""
         if not self._reachable(member):
             return  # applied when it is started or resumed
-        await self._exec(member, init_script())
-        await self._exec(member, partition_script(self._drop_from(member)))
+        await self._exec_at(member, init_script())
+        await self._exec_at(member, partition_script(self._drop_from(member)))
         await self._apply_delay(member)
 
     async def _apply_delay(self, member: Member) -> None:
-        await self._exec(member, stop_delay_script())
+        await self._exec_at(member, stop_delay_script())
         delay = self._delay
         if delay is None:
             return
         if delay.delay_ms > 0:
-            await asyncio.to_thread(self._exec_detached, member,
+            await asyncio.to_thread(self._exec_detached, member.sidecar or member,
                                     qdelay_command(delay.delay_ms, delay.jitter_ms))
-            await self._exec(member, wait_for_file_script(QDELAY_PID, 5.0))
-        await self._exec(member, delay_rules_script(
+            await self._exec_at(member, wait_for_file_script(QDELAY_PID, 5.0))
+        await self._exec_at(member, delay_rules_script(
             self._delay_targets(member), delay.delay_ms, delay.loss))
 
     def _exec_detached(self, member: Member, cmd: list[str]) -> None:
@@ -372,12 +429,12 @@ class DockerBackend(Backend):
         async with self._lock:
             self._grudge = {k: frozenset(v) for k, v in grudge.items() if v}
             await self._each_reachable(
-                lambda m: self._exec(m, partition_script(self._drop_from(m))))
+                lambda m: self._exec_at(m, partition_script(self._drop_from(m))))
 
     async def heal(self) -> None:
         async with self._lock:
             self._grudge = {}
-            await self._each_reachable(lambda m: self._exec(m, partition_script([])))
+            await self._each_reachable(lambda m: self._exec_at(m, partition_script([])))
 
     async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
         """GET /health of each of `dsts` from inside `src`'s own network namespace."""
@@ -385,7 +442,7 @@ class DockerBackend(Backend):
         if not self._reachable(member):
             return dict.fromkeys(dsts, False)
         urls = [f"http://{self._node(dst).ip}:{PORT}/health" for dst in dsts]
-        out = await self._exec(member, probe_script(urls, PROBE_TIMEOUT_S))
+        out = await self._exec_at(member, probe_script(urls, PROBE_TIMEOUT_S))
         flags = out.split()
         return {dst: flag == "1" for dst, flag in zip(dsts, flags, strict=True)}
 
@@ -413,7 +470,7 @@ class DockerBackend(Backend):
         text = self.clock_offset_text(offset_s)
         if self._reachable(member):
             tmp = f"{CLOCK_OFFSET_FILE}.tmp"
-            await self._exec(member, f"printf %s {shlex.quote(text)} > {tmp}"
+            await self._exec_at(member, f"printf %s {shlex.quote(text)} > {tmp}"
                                      f" && mv {tmp} {CLOCK_OFFSET_FILE}")
             return
         # Killed or frozen: no exec, so copy the file in (it is read at start).
