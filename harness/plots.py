@@ -14,6 +14,8 @@ from checkers.history import Event, Op, pair_ops
 from harness.fault_log import FAULT_COLOURS, Window, fault_windows, run_end
 
 COLOURS = {"ok": "tab:green", "fail": "tab:red", "info": "tab:orange"}
+MIN_BINS = 20  # throughput bins a run's plot shows at least
+WIDTHS = tuple(round(step * 10.0 ** -decade, 6) for decade in range(5) for step in (1, 0.5, 0.2))
 
 
 def _shade(axes: Axes, windows: list[Window]) -> None:
@@ -29,7 +31,7 @@ def plot_run(events: list[Event], out_dir: Path) -> list[Path]:
     end = run_end(events)
     windows = fault_windows(events, end)
     return [_latency(ops, windows, out_dir / "latency.png"),
-            _throughput(ops, windows, end, out_dir / "throughput.png")]
+            _throughput(ops, windows, out_dir / "throughput.png")]
 
 
 def _latency(ops: list[Op], windows: list[Window], path: Path) -> Path:
@@ -57,20 +59,34 @@ def _latency(ops: list[Op], windows: list[Window], path: Path) -> Path:
     return path
 
 
-def _throughput(ops: list[Op], windows: list[Window], end: float,
-                path: Path) -> Path:
-    seconds = int(end) + 1
+def bin_width(end: float) -> float:
+    """Seconds per throughput bin: one second, or, for a run too short to show
+    MIN_BINS of them (a simulated run lasts a fraction of a second of virtual
+    time), the largest 1-2-5 step that does."""
+    return next((width for width in WIDTHS if end / width >= MIN_BINS), WIDTHS[-1])
+
+
+def _throughput(ops: list[Op], windows: list[Window], path: Path) -> Path:
+    # Over the clients' ops only, as the latency plot: the final phase after
+    # them would stretch a simulated run's fraction of a second into a few bins.
+    end = max((op.complete_time or op.invoke_time) for op in ops) / 1e9
+    width = bin_width(end)
+    bins = int(end / width) + 1
     figure = Figure(figsize=(10, 3))
     axes = figure.subplots()
     _shade(axes, windows)
+    times = [i * width for i in range(bins + 1)]  # each bin's start, then the last one's end
     for type_, colour in COLOURS.items():
-        counts = [0] * seconds
+        counts = [0] * bins
         for op in ops:
             if op.type == type_ and op.complete_time is not None:
-                counts[min(int(op.complete_time / 1e9), seconds - 1)] += 1
-        axes.plot(range(seconds), counts, color=colour, label=type_)
+                counts[min(int(op.complete_time / 1e9 / width), bins - 1)] += 1
+        rates = [count / width for count in counts]
+        axes.plot(times, [*rates, rates[-1]], color=colour, label=type_, drawstyle="steps-post")
     axes.set_xlabel("time (s)")
     axes.set_ylabel("ops completed / s")
+    shown = f"{width:g} s" if width >= 1 else f"{width * 1000:g} ms"
+    axes.set_title(f"Throughput (ops completed in each {shown})")
     axes.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -22,7 +22,9 @@ from harness.version import quorumlab_version
 
 log = logging.getLogger("quorumlab")
 
-RUN_FILES = ("history.jsonl", "results.json", "config.json", "harness.log")
+RUN_FILES = ("history.jsonl", "results.json", "config.json", "harness.log",
+             "schedule.json", "story.txt")
+SIM_BACKEND = "sim"  # `quorumlab sim`: virtual time, its ops and faults from schedule.json
 
 
 def write_results(config: RunConfig, outcome: RunOutcome, events: list[Event]) -> None:
@@ -50,7 +52,8 @@ def run_page(config: RunConfig, outcome: RunOutcome, history: History,
     return ReportPage(
         title=config.name, history=history, report=outcome.report, verdict=outcome.verdict,
         facts=run_facts(config, outcome, backend),
-        replay=f"quorumlab run --replay {folder} --backend {backend}",
+        replay=(f"quorumlab sim --replay {folder / 'schedule.json'}" if backend == SIM_BACKEND
+                else f"quorumlab run --replay {folder} --backend {backend}"),
         note=str(outcome.error) if outcome.incomplete or outcome.error else None,
         plots=[(plot.stem, plot.read_bytes()) for plot in plots], files=files,
         config=config.to_dict(), phases=outcome.phases,
@@ -62,14 +65,21 @@ def run_facts(config: RunConfig, outcome: RunOutcome, backend: str) -> list[tupl
     """The header's table: enough to tell runs apart at a glance."""
     options = " ".join(f"{k}={v}" for k, v in sorted(config.system_opts.items()))
     quorum = f"n={config.replication} r={config.r} w={config.w}"
-    workload = (f"{config.concurrency} workers, {config.keys} keys, read ratio "
-                f"{config.read_ratio:g}, cas ratio {config.cas_ratio:g}, "
-                f"cross reads {config.cross_read_ratio:g}, "
-                f"rate {'unbounded' if not config.rate else f'{config.rate:g}/s'}, "
-                f"{config.time_limit:g} s, op timeout {config.op_timeout:g} s")
-    nemesis = (", ".join(config.nemesis) + f" every {config.nemesis_interval:g} s"
-               + (f", targets {config.nemesis_targets}" if config.nemesis_targets else "")
-               if config.nemesis else "none")
+    if backend == SIM_BACKEND:  # the schedule decides ops and fault times, not ratios
+        workload = (f"{config.concurrency} clients, {config.keys} keys, the ops of "
+                    f"schedule.json, {config.time_limit:g} s of virtual time, op timeout "
+                    f"{config.op_timeout:g} s")
+        nemesis = (", ".join(config.nemesis) + " at the times of schedule.json"
+                   if config.nemesis else "none")
+    else:
+        workload = (f"{config.concurrency} workers, {config.keys} keys, read ratio "
+                    f"{config.read_ratio:g}, cas ratio {config.cas_ratio:g}, "
+                    f"cross reads {config.cross_read_ratio:g}, "
+                    f"rate {'unbounded' if not config.rate else f'{config.rate:g}/s'}, "
+                    f"{config.time_limit:g} s, op timeout {config.op_timeout:g} s")
+        nemesis = (", ".join(config.nemesis) + f" every {config.nemesis_interval:g} s"
+                   + (f", targets {config.nemesis_targets}" if config.nemesis_targets
+                      else "") if config.nemesis else "none")
     return [
         ("system", f"{config.system} {options}".strip()),
         ("backend", backend),

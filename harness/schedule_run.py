@@ -11,7 +11,7 @@ results.json lies beside the schedule) which of its anomaly kinds came back.
 
 What a real network cannot be told is left out and said so: the first
 messages' exact delays, the per-link models and link faults (the real backend
-delays every link alike), the nodes' natural clock drift.
+delays every link alike), the nodes' natural clock drift, slow disks.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def left_out(schedule: Schedule) -> list[str]:
         notes.append("link faults (per-link delay, loss, duplication, reordering)")
     if any(schedule.clock_offsets_ms):
         notes.append("the nodes' natural clock drift")
+    if schedule.disks_ms:
+        notes.append("the nodes' disk speeds (slow disks)")
     return notes
 
 

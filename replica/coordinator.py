@@ -35,7 +35,8 @@ class Coordinator:
     store); without one, the highest counter this coordinator has observed.
     ``clock_micros()``: the coordinator's wall clock (only the wall-clock bug reads it).
     ``prefer``: the node asked first (the coordinator itself). ``rng``: the
-    shuffle of the other replicas (a simulator passes a seeded one).
+    shuffle of the other replicas (a simulator passes a seeded one, and may
+    pass one per operation instead).
     """
 
     def __init__(self, nodes: Iterable[str], *, n: int, r: int, w: int, writer: str,
@@ -57,21 +58,21 @@ class Coordinator:
     def replicas(self, key: str) -> list[str]:
         return preference_list(key, self.nodes, self.n)
 
-    def ask_order(self, key: str) -> list[str]:
+    def ask_order(self, key: str, rng: random.Random | None = None) -> list[str]:
         """The key's replicas: the preferred node first, the others shuffled."""
         replicas = self.replicas(key)
-        self._rng.shuffle(replicas)
+        (rng or self._rng).shuffle(replicas)
         if self._prefer in replicas:
             replicas.remove(self._prefer)
             replicas.insert(0, self._prefer)
         return replicas
 
-    def read_op(self, key: str) -> ReadOp:
-        return ReadOp(key, self.ask_order(key), self.r, self.w, self.bugs)
+    def read_op(self, key: str, rng: random.Random | None = None) -> ReadOp:
+        return ReadOp(key, self.ask_order(key, rng), self.r, self.w, self.bugs)
 
-    def write_op(self, key: str, value: Any) -> WriteOp:
-        return WriteOp(key, value, self.ask_order(key), self.r, self.w, self.writer, self.bugs,
-                       fixed_counter=self.fixed_counter(key), issued=self.issued)
+    def write_op(self, key: str, value: Any, rng: random.Random | None = None) -> WriteOp:
+        return WriteOp(key, value, self.ask_order(key, rng), self.r, self.w, self.writer,
+                       self.bugs, fixed_counter=self.fixed_counter(key), issued=self.issued)
 
     def fixed_counter(self, key: str) -> int | None:
         """The counter the buggy version sources pick (None: the correct quorum read)."""

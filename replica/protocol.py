@@ -25,7 +25,7 @@ switches (each a realistic mistake) change exactly one step; see ``BUGS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from replica.version import Version
 
@@ -52,14 +52,14 @@ BUGS: dict[str, str] = {
 
 
 # Messages (the transport turns them into requests to the internal API).
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Get:
     """Ask a replica for its copy of a key."""
 
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Put:
     """Ask a replica to store (value, version) if newer than its copy."""
 
@@ -69,16 +69,19 @@ class Put:
 
 
 # Actions returned to the driver.
-@dataclass(frozen=True)
-class Send:
-    """Send `msg` to `node`; feed the answer back tagged with `phase`."""
+class Send(NamedTuple):
+    """Send `msg` to `node`; feed the answer back tagged with `phase`.
+
+    A tuple, not a dataclass like the rest: one is made per message, and a
+    frozen dataclass costs a ``__setattr__`` call per field (the simulator's
+    largest single cost after its event heap)."""
 
     node: str
     phase: int
     msg: Get | Put
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArmTimer:
     """Start the request timer of `phase`; feed ``Timeout(phase)`` when it fires."""
 
@@ -89,7 +92,7 @@ Action = Send | ArmTimer
 
 
 # Events fed in by the driver.
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A replica answered: its copy (for Get) or its stored version after (for Put)."""
 
@@ -99,7 +102,7 @@ class Reply:
     version: Version | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoReply:
     """A request failed. ``delivered`` False means it certainly never reached the
     replica (connection refused); True means it may have (timeout, reset)."""
@@ -110,7 +113,7 @@ class NoReply:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timeout:
     """The request timeout of `phase` expired."""
 
@@ -121,18 +124,18 @@ Event = Reply | NoReply | Timeout
 
 
 # Outcomes.
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReadResult:
     value: Any
     version: Version | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     version: Version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failed:
     """The quorum was not reached; ``definite`` as in ``replica.errors.QuorumError``."""
 
@@ -196,7 +199,7 @@ class _Operation:
 
     def _open_phase(self, number: int, nodes: list[str], msg: Get | Put) -> list[Action]:
         self._phase = phase = _Phase(number, nodes, msg)
-        return [ArmTimer(number), *(Send(node, number, msg) for node in phase.nodes)]
+        return [ArmTimer(number)] + [Send(node, number, msg) for node in phase.nodes]
 
     def _open_read_phase(self) -> list[Action]:
         """Phase 1: ask every replica (in the order given) for its version."""

@@ -19,6 +19,7 @@ and handles it on resume, in order.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,14 +51,16 @@ Done = Callable[[Any], None]
 class OpRun:
     """One quorum operation in progress at its coordinator."""
 
-    __slots__ = ("done", "finished", "inc", "op", "tag")
+    __slots__ = ("done", "finished", "inc", "op", "rng", "tag")
 
-    def __init__(self, op: ReadOp | WriteOp, inc: int, tag: int | None, done: Done) -> None:
+    def __init__(self, op: ReadOp | WriteOp, inc: int, tag: int | None, done: Done,
+                 rng: random.Random | None = None) -> None:
         self.op = op
         self.inc = inc  # the coordinator's incarnation that runs it
         self.tag = tag  # the client op's invoke index (for the story)
         self.done = done
         self.finished = False
+        self.rng = rng  # its messages' delays (None: the network's own stream)
 
 
 class Process:
@@ -101,8 +104,9 @@ class Process:
             fn(*args)
 
     # coordinating one quorum operation
-    def start_op(self, op: ReadOp | WriteOp, tag: int | None, done: Done) -> OpRun:
-        run = OpRun(op, self.incarnation, tag, done)
+    def start_op(self, op: ReadOp | WriteOp, tag: int | None, done: Done,
+                 rng: random.Random | None = None) -> OpRun:
+        run = OpRun(op, self.incarnation, tag, done, rng)
         self.act(run, op.start())
         return run
 
@@ -110,8 +114,7 @@ class Process:
         sim = self.sim
         for action in actions:
             if type(action) is ArmTimer:
-                sim.loop.after(sim.request_timeout, self.run, run.inc, self.on_event, run,
-                               Timeout(action.phase))
+                sim.loop.after(sim.request_timeout, self.deliver, run, Timeout(action.phase))
             elif action.node == self.name:
                 self.serve_self(run, action.phase, action.msg)
             else:
@@ -123,9 +126,15 @@ class Process:
                 self.coordinator.observe(run.op.key, outcome.version)
             run.done(outcome)
 
-    def on_event(self, run: OpRun, event: Any) -> None:
-        if not run.finished:
-            self.act(run, run.op.handle(event))
+    def deliver(self, run: OpRun, event: Any) -> None:
+        """An event of one of its operations (a reply, a failed request, a timer):
+        dropped once the op is over or its incarnation gone, held while paused."""
+        if run.inc != self.incarnation or not self.up or run.finished:
+            return
+        if self.paused:
+            self.backlog.append((self.deliver, (run, event)))
+            return
+        self.act(run, run.op.handle(event))
 
     def serve_self(self, run: OpRun, phase: int, msg: Get | Put) -> None:
         raise NotImplementedError("only a node holds a replica")
@@ -156,6 +165,7 @@ class Node(Process):
         self.offset = (schedule.clock_offsets_ms[index] / 1000.0
                        if schedule.clock_offsets_ms else 0.0)
         self.skew = 0.0  # the clock-skew fault's offset, seconds
+        self.disk_s = (schedule.disks_ms[index] if schedule.disks_ms else schedule.disk_ms) / 1000
         self.ask_rng = schedule.rng(f"{node_id}-ask")
         self.ae_rng = schedule.rng(f"{node_id}-ae")
         self.disk_rng = schedule.rng(f"{node_id}-disk")
@@ -249,7 +259,7 @@ class Node(Process):
             record = self.records.get(msg.key)
             reply = (Reply(self.name, phase, None, None) if record is None else
                      Reply(self.name, phase, orjson.loads(record.value_json), record.version))
-            self.sim.loop.after(0.0, self.run, self.incarnation, self.on_event, run, reply)
+            self.sim.loop.after(0.0, self.deliver, run, reply)
         else:
             self.store(msg, (self, run, phase, msg.key))
 
@@ -265,7 +275,7 @@ class Node(Process):
         record = self.records.get(key)
         reply = Reply(self.name, phase, None, record.version if record else None)
         if sender is self:
-            self.sim.loop.after(0.0, self.run, self.incarnation, self.on_event, run, reply)
+            self.sim.loop.after(0.0, self.deliver, run, reply)
         else:
             self.sim.reply(self.name, sender, run, reply)
 
@@ -275,7 +285,7 @@ class Node(Process):
         self.committing = True
         rows, waiters = self.records.next_batch()
         self.in_commit = waiters
-        took = self.sim.schedule.disk_ms / 1000.0 * self.disk_rng.uniform(0.5, 1.5)
+        took = self.disk_s * self.disk_rng.uniform(0.5, 1.5)
         self.sim.loop.after(took, self.run, self.incarnation, self._committed, rows, waiters)
 
     def _committed(self, rows: list[Row], waiters: list[tuple[int, Any]]) -> None:
@@ -302,9 +312,10 @@ class Node(Process):
         if self.paused:
             self.backlog.append((self.on_client, (inc, worker, token, f, key, value)))
             return
-        op = (self.coordinator.read_op(key) if f == "read"
-              else self.coordinator.write_op(key, value))
-        run = OpRun(op, self.incarnation, worker.tag, lambda outcome: None)
+        rng = worker.stream
+        op = (self.coordinator.read_op(key, rng) if f == "read"
+              else self.coordinator.write_op(key, value, rng))
+        run = OpRun(op, self.incarnation, worker.tag, lambda outcome: None, rng)
         self.clients[run] = (worker, token)
 
         def done(outcome: Any) -> None:

@@ -135,6 +135,7 @@ def sim_command(args: argparse.Namespace) -> int:
                 "schedules_run": found.examples, "ops_simulated": found.ops,
                 "found": found.found is not None,
                 "first_failure_seconds": found.first_failure_s,
+                "first_failure_cpu_seconds": found.first_failure_cpu_s,
                 "first_failure_ops": found.first_failure_ops,
                 "seconds": round(found.seconds, 3)}
             console.print(f"[dim]·[/dim] {found.examples} schedules, {found.ops} simulated ops "
@@ -154,7 +155,7 @@ def _show(schedule: Schedule, search_info: dict, seed: int | None,
     """Run the schedule once more with its message trace; write the run folder; tell it."""
     from harness.config import RunConfig
     from harness.outcome import RunOutcome
-    from harness.results import write_results
+    from harness.results import SIM_BACKEND, write_results
     from harness.run_folder import create_run_folder
     from sim.recorder import SimRecorder
 
@@ -162,7 +163,7 @@ def _show(schedule: Schedule, search_info: dict, seed: int | None,
     report = check_run(result)
     folder = create_run_folder(Path(args.store_dir), args.name)
     config = RunConfig(
-        name=args.name, backend="sim", nodes=schedule.nodes, n=schedule.n,
+        name=args.name, backend=SIM_BACKEND, nodes=schedule.nodes, n=schedule.n,
         r=schedule.read_quorum, w=schedule.write_quorum, mode=schedule.mode,
         concurrency=len(schedule.clients), keys=schedule.keys,
         time_limit=result.stats["virtual_seconds"],  # the run's virtual length
@@ -171,19 +172,19 @@ def _show(schedule: Schedule, search_info: dict, seed: int | None,
         nemesis=sorted({fault.kind for fault in schedule.faults}),
         anti_entropy_interval=schedule.anti_entropy_ms / 1000, store_dir=args.store_dir)
     schedule.save(folder.path / "schedule.json")
-    folder.write_json("config.json", {"config": config.to_dict(), "backend": "sim",
+    folder.write_json("config.json", {"config": config.to_dict(), "backend": SIM_BACKEND,
                                       "search": search_info, "schedule": schedule.to_json()})
     SimRecorder.write_events(result.events, folder.history)
     outcome = RunOutcome(folder=folder, run_id=f"sim-{folder.path.name}",
                          verdict=report.verdict, report=report,
                          system_stats={key: value for key, value in result.stats.items()
                                        if key != "wall_seconds"})
-    write_results(config, outcome, result.events)
     failed = report.verdict is False
     title = ("minimal failing schedule" if failed and args.replay is None else
              "replayed schedule" if args.replay is not None else "last schedule tried")
     story = tell(result, report, f"{title}:")
     (folder.path / "story.txt").write_text("\n".join(story) + "\n")
+    write_results(config, outcome, result.events)  # the report links the story
     if failed or args.replay is not None:
         print("\n".join(story))
     verdict = {True: "VALID", False: "INVALID", "unknown": "UNKNOWN"}[report.verdict]

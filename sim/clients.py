@@ -30,6 +30,9 @@ class Worker:
         self.tag: int | None = None  # invoke index of the op in flight
         self.op: tuple[str, str, Any] = ("read", "", None)
         self.rng = sim.schedule.rng(f"client-{slot}")
+        # Its ops' replica order and message delays: a stream per client, so that
+        # shrinking away another client's op leaves this one's draws as they were.
+        self.stream = sim.schedule.rng(f"client-{slot}-messages")
         self.finished = not ops
 
     def next(self, pause: float = 0.0) -> None:

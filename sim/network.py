@@ -11,9 +11,11 @@ what TCP makes of a lost segment, a retransmission about 200 ms later.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from math import log
 
 from nemesis.capabilities import Grudge
 from sim.schedule import LinkModel, Schedule
@@ -40,6 +42,9 @@ class Network:
 
     def __init__(self, schedule: Schedule, trace: bool = False) -> None:
         self.model = schedule.network
+        self.sample = sampler(self.model)
+        # no loss, duplication or reordering: a delay is one draw
+        self.plain = not (self.model.loss or self.model.duplicate or self.model.reorder)
         self.rng = schedule.rng("network")
         self.overrides = [d / 1000.0 for d in schedule.delays_ms]
         self.grudges: list[Grudge] = []
@@ -54,12 +59,14 @@ class Network:
         return any(src in grudge.get(dst, ()) for grudge in self.grudges)
 
     def transit(self, now: float, src: str, dst: str, what: object = None,
-                tag: int | None = None) -> list[float]:
-        """Delays (seconds) of each copy of one message from src to dst; [] if lost."""
+                tag: int | None = None, rng: random.Random | None = None) -> list[float]:
+        """Delays (seconds) of each copy of one message from src to dst; [] if lost.
+        ``rng``: the stream of the client whose op it serves (None: the network's)."""
+        rng = rng or self.rng
         index = self.sent
         self.sent += 1
         if src == dst:  # loopback: never cut, never slowed by the nemesis
-            delays = [self._sample(self.model)]
+            delays = [self.sample(rng)]
         elif self.grudges and self.cut(src, dst):
             delays = []
             self._note(now, src, dst, what, tag, delays, "partitioned")
@@ -67,23 +74,24 @@ class Network:
             return delays
         elif index < len(self.overrides):
             delays = [self.overrides[index]]
+        elif self.plain and not self.link_faults and not self.delays:
+            delays = [self.sample(rng)]  # the common case, one draw
         else:
-            delays = self._draw(src, dst)
+            delays = self._draw(src, dst, rng)
         if not delays:
             self.lost += 1
         if self.trace is not None:
             self._note(now, src, dst, what, tag, delays, "lost")
         return delays
 
-    def _draw(self, src: str, dst: str) -> list[float]:
+    def _draw(self, src: str, dst: str, rng: random.Random) -> list[float]:
         model = self.model
         for links, faulty in self.link_faults:
             if (src, dst) in links:
                 model = faulty
-        rng = self.rng
         if model.loss and rng.random() < model.loss:
             return []
-        delay = self._sample(model)
+        delay = sampler(model)(rng)
         for mean, jitter, loss in self.delays:
             delay += max(0.0, rng.uniform(mean - jitter, mean + jitter)) / 1000.0
             if rng.random() < loss:
@@ -91,19 +99,8 @@ class Network:
         if model.reorder and rng.random() < model.reorder:
             delay += rng.uniform(0.0, REORDER_FACTOR * model.mean_ms / 1000.0)
         if model.duplicate and rng.random() < model.duplicate:
-            return [delay, delay + self._sample(model)]
+            return [delay, delay + sampler(model)(rng)]
         return [delay]
-
-    def _sample(self, model: LinkModel) -> float:
-        mean = model.mean_ms / 1000.0
-        kind = model.distribution
-        if kind == "exponential":
-            return self.rng.expovariate(1.0 / mean) if mean > 0 else 0.0
-        if kind == "uniform":
-            return self.rng.uniform(0.0, 2.0 * mean)
-        if kind == "lognormal":  # heavy tail with the given mean (sigma 1)
-            return self.rng.lognormvariate(math.log(mean) - 0.5, 1.0) if mean > 0 else 0.0
-        return mean
 
     def _note(self, now: float, src: str, dst: str, what: object, tag: int | None,
               delays: Iterable[float], why: str) -> None:
@@ -111,3 +108,18 @@ class Network:
             arrivals = [now + d for d in delays]
             self.trace.append(Sent(now, src, dst, what, tag, arrivals,
                                    "" if arrivals else why))
+
+
+@lru_cache(maxsize=64)
+def sampler(model: LinkModel) -> Callable[[random.Random], float]:
+    """A link's delay draw (seconds) from ``model``'s distribution and mean."""
+    mean = model.mean_ms / 1000.0
+    kind = model.distribution
+    if mean <= 0 or kind == "constant":
+        return lambda rng: mean
+    if kind == "exponential":  # as random.expovariate, without its call
+        return lambda rng: -log(1.0 - rng.random()) * mean
+    if kind == "uniform":
+        return lambda rng: rng.random() * 2.0 * mean
+    mu = log(mean) - 0.5  # lognormal: a heavy tail with the given mean (sigma 1)
+    return lambda rng: rng.lognormvariate(mu, 1.0)

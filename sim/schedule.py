@@ -25,7 +25,9 @@ from nemesis.faults import TARGET_CHOICES, majority
 from nemesis.kinds import KINDS
 from replica.protocol import BUGS
 
-FORMAT = "quorumlab-sim-schedule/1"
+FORMAT = "quorumlab-sim-schedule/2"
+"""/2: each client's ops draw from a stream of their own, and nodes may have slow
+disks; a /1 schedule would run, but not to the history it was saved with."""
 DISTRIBUTIONS = ("constant", "uniform", "exponential", "lognormal")
 LINK_FAULT = "link"
 """A fault on chosen directed links only: their own delay distribution, loss,
@@ -101,6 +103,7 @@ class Schedule:
     request_timeout_ms: float = 500.0
     anti_entropy_ms: float = 500.0
     disk_ms: float = 1.0  # mean time of one durable commit (an fsync)
+    disks_ms: tuple[float, ...] = ()  # each node's own disk_ms (slow disks); none: disk_ms
     group_commit: bool = True
 
     @property
@@ -167,7 +170,10 @@ class Schedule:
                    "loss, duplicate and reorder are probabilities")
         _check(len(self.clock_offsets_ms) in (0, self.nodes),
                "clock_offsets_ms needs one offset per node (or none)")
-        _check(all(d >= 0 for d in self.delays_ms), "delays_ms must be >= 0")
+        _check(len(self.disks_ms) in (0, self.nodes),
+               "disks_ms needs one commit time per node (or none)")
+        _check(all(d >= 0 for d in (*self.delays_ms, *self.disks_ms)),
+               "delays_ms and disks_ms must be >= 0")
         _check(self.op_timeout_ms > 0 and self.request_timeout_ms > 0
                and self.anti_entropy_ms > 0 and self.disk_ms >= 0,
                "timeouts and intervals must be > 0")
@@ -178,7 +184,12 @@ class Schedule:
     @classmethod
     def from_json(cls, raw: Any) -> Schedule:
         """Parse and validate; ScheduleError with a one-line reason if malformed."""
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        found = raw.get("format") if isinstance(raw, dict) else None
+        family = FORMAT.rsplit("/", 1)[0] + "/"
+        if isinstance(found, str) and found.startswith(family) and found != FORMAT:
+            raise ScheduleError(f"schedule format {found!r} is from another version of "
+                                f"quorumlab sim (this one runs {FORMAT!r})")
+        if found != FORMAT:
             raise ScheduleError(f"not a simulation schedule (expected format {FORMAT!r})")
         data = {k: v for k, v in raw.items() if k != "format"}
         try:
@@ -186,7 +197,7 @@ class Schedule:
             data["clients"] = tuple(tuple(ClientOp(**op) for op in ops)
                                     for ops in data.get("clients", ()))
             data["faults"] = tuple(_fault(f) for f in data.get("faults", ()))
-            for name in ("bugs", "delays_ms", "clock_offsets_ms"):
+            for name in ("bugs", "delays_ms", "clock_offsets_ms", "disks_ms"):
                 data[name] = tuple(data.get(name, ()))
             schedule = cls(**data)
         except (TypeError, ValueError, AttributeError) as exc:

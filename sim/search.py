@@ -2,10 +2,12 @@
 with the same checkers as a real run, and shrinks the first failing one.
 
 A schedule is drawn cluster size first (so shrinking tries fewer nodes
-first), then the clients and their ops, the faults, and the network (the
-first messages' delays one by one, then a link model and a seed for the
-rest). hypothesis then shrinks toward fewer nodes, fewer and simpler ops,
-fewer faults, and shorter delays, keeping only what the anomaly needs.
+first), then the clients and their ops, the faults, the network (the first
+messages' delays one by one, then a link model and a seed for the rest), and
+which nodes have a slow disk. hypothesis then shrinks toward fewer nodes,
+fewer and simpler ops, fewer faults, and shorter delays, keeping only what the
+anomaly needs; the passes of ``sim.shrink`` then cut the schedule itself (a
+client, an op, a fault, a node at a time) where hypothesis's cuts stop.
 
 The search repeats exactly: hypothesis runs from ``random.Random(seed)`` with
 no example database, and every run it asks for is deterministic.
@@ -13,6 +15,7 @@ no example database, and every run it asks for is deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -36,6 +39,7 @@ from sim.schedule import (
     Schedule,
     derived_rng,
 )
+from sim.shrink import size, tighten
 from sim.simulation import SimResult, simulate
 
 CHECK_TIME_LIMIT = 2.0  # seconds per history; a key undecided by then is "unknown"
@@ -45,11 +49,6 @@ SHORT_STORY = 12  # client ops; a longer shrunk schedule gets up to 4 budgets mo
 
 class _Enough(Exception):
     """Shrinking used its budget: stop with the smallest failing schedule seen."""
-
-
-def _size(schedule: Schedule) -> tuple[int, int, int]:
-    """What "smaller" means to the user: fewer ops, then faults, then nodes."""
-    return (schedule.op_count, len(schedule.faults), schedule.nodes)
 
 
 @dataclass(frozen=True)
@@ -85,11 +84,21 @@ def _schedule(draw: st.DrawFn, space: Space) -> Schedule:
     offsets = [round(spread.uniform(-drift, drift), 3) if drift else 0.0 for _ in range(nodes)]
     network = LinkModel(distribution=draw(_DISTRIBUTION), mean_ms=float(draw(_MEAN)),
                         reorder=draw(_REORDER))
+    slow = draw(st.integers(0, 2**nodes - 1))  # one bit per node: its disk is slow
+    disks = tuple(SLOW_DISK_MS if slow >> i & 1 else Schedule.disk_ms
+                  for i in range(nodes)) if slow else ()
     return Schedule(nodes=nodes, mode=space.mode, bugs=space.bugs, keys=keys,
                     clients=tuple(clients), faults=tuple(sorted(faults, key=_fault_order)),
                     network=network, delays_ms=tuple(delays), clock_offsets_ms=tuple(offsets),
-                    seed=seed)
+                    seed=seed, disks_ms=disks)
 
+
+# Slow disks are what make a write lag at some replicas while reads everywhere
+# are quick: the write is visible (and acknowledged) where the disk is fast and
+# still committing where it is slow, which is when a read that skips the
+# write-back, or a write acknowledged too early, shows. Delays on the network
+# slow the reads as much as the writes; a slow disk slows only the writes.
+SLOW_DISK_MS = 50.0  # an fsync behind a busy disk's queue
 
 # Strategies are built once (building one is far dearer than drawing from it).
 _DELAY = st.integers(0, 100).map(float)
@@ -169,6 +178,7 @@ class SearchResult:
     examples: int  # schedules run, shrinking included
     ops: int  # simulated client ops over all of them
     first_failure_s: float | None  # wall seconds until the first failing schedule
+    first_failure_cpu_s: float | None  # CPU seconds of this process until then
     first_failure_ops: int | None  # its client op count, before shrinking
     first_failure_example: int | None  # how many schedules it took to find it
     seconds: float
@@ -178,28 +188,32 @@ def search(space: Space, examples: int, seed: int,
            progress: Callable[[str], None] = lambda _: None,
            shrink_budget: int = SHRINK_BUDGET) -> SearchResult:
     """Run up to ``examples`` schedules; shrink the first that fails, running at
-    most ``shrink_budget`` more (four times that while the smallest failing one
-    has more than SHORT_STORY ops): a count, not a time, so the result repeats."""
-    started = time.perf_counter()
-    state = SearchResult(None, None, 0, 0, None, None, None, 0.0)
+    most ``shrink_budget`` more in hypothesis's shrinker and as many again in
+    ``sim.shrink``'s passes (four times that while the smallest failing one has
+    more than SHORT_STORY ops): counts, not times, so the result repeats."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    state = SearchResult(None, None, 0, 0, None, None, None, None, 0.0)
 
     smallest: list[Schedule] = []
     shrinking_from = 0
 
     def fails(schedule: Schedule) -> bool:
         nonlocal shrinking_from
+        if smallest and schedule == smallest[0]:  # hypothesis's last replay: known to fail
+            return True
         if smallest and state.examples - shrinking_from >= shrink_budget * (
                 1 if smallest[0].op_count <= SHORT_STORY else 4):
             raise _Enough
         state.examples += 1
         state.ops += schedule.op_count
         failed = check_run(simulate(schedule)).verdict is False
-        if failed and (not smallest or _size(schedule) < _size(smallest[0])):
+        if failed and (not smallest or size(schedule) <= size(smallest[0])):
             smallest[:] = [schedule]
         if state.first_failure_s is None:
             state.last = schedule
             if failed:
                 state.first_failure_s = time.perf_counter() - started
+                state.first_failure_cpu_s = time.process_time() - cpu_started
                 state.first_failure_ops = schedule.op_count
                 shrinking_from = state.first_failure_example = state.examples
                 progress(f"schedule {state.examples} failed after "
@@ -209,12 +223,12 @@ def search(space: Space, examples: int, seed: int,
     config = settings(max_examples=examples, database=None, deadline=None,
                       phases=(Phase.generate, Phase.shrink), derandomize=False,
                       suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-    try:
-        state.found = find(schedules(space), fails, settings=config,
-                           random=random.Random(seed))
-    except NoSuchExample:
-        state.found = None
-    except _Enough:
+    with contextlib.suppress(NoSuchExample, _Enough):
+        find(schedules(space), fails, settings=config, random=random.Random(seed))
+    if smallest:  # then the passes over the schedule itself, on a budget of their own
+        shrinking_from = state.examples
+        with contextlib.suppress(_Enough):
+            tighten(smallest[0], fails)
         state.found = smallest[0]
     state.seconds = time.perf_counter() - started
     return state

@@ -83,18 +83,18 @@ class Simulation:
         target = self.nodes[node]
         loop = self.loop
         if not target.up:  # a connection to a dead process is refused: never delivered
-            loop.after(2 * CLIENT_LINK_S, sender.run, run.inc, sender.on_event, run,
+            loop.after(2 * CLIENT_LINK_S, sender.deliver, run,
                        NoReply(node, phase, False, "connection refused"))
             return
         inc = target.incarnation
-        for delay in self.net.transit(loop.now, sender.position, node, msg, run.tag):
+        for delay in self.net.transit(loop.now, sender.position, node, msg, run.tag, run.rng):
             loop.after(delay, target.on_request, inc, sender, run, phase, msg)
 
     def reply(self, src: str, sender: Process, run: OpRun, event: Any) -> None:
         """A replica's answer travels back to the process that asked."""
         loop = self.loop
-        for delay in self.net.transit(loop.now, src, sender.position, event, run.tag):
-            loop.after(delay, sender.run, run.inc, sender.on_event, run, event)
+        for delay in self.net.transit(loop.now, src, sender.position, event, run.tag, run.rng):
+            loop.after(delay, sender.deliver, run, event)
 
     # clients
     def client_request(self, worker: Worker, token: object, f: str, key: str,
@@ -102,9 +102,11 @@ class Simulation:
         if self.agents:
             agent = self.agents[worker.home]
             coordinator = agent.coordinator
-            op = coordinator.read_op(key) if f == "read" else coordinator.write_op(key, value)
+            rng = worker.stream
+            op = (coordinator.read_op(key, rng) if f == "read"
+                  else coordinator.write_op(key, value, rng))
             agent.start_op(op, worker.tag,
-                           lambda outcome: self.client_reply(worker, token, outcome, None))
+                           lambda outcome: self.client_reply(worker, token, outcome, None), rng)
             return
         node = self.nodes[worker.home]
         if not node.up:

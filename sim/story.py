@@ -72,8 +72,12 @@ def tell(result: SimResult, report: Report, title: str) -> list[str]:
     lines = [title,
              f"cluster: {schedule.nodes} nodes, n={schedule.replication} "
              f"r={schedule.read_quorum} w={schedule.write_quorum}, {schedule.mode} mode, "
-             f"{len(schedule.clients)} clients, {schedule.op_count} ops, "
+             f"{sum(1 for ops in schedule.clients if ops)} clients, {schedule.op_count} ops, "
              f"{len(schedule.faults)} faults, bugs: {', '.join(schedule.bugs) or 'none'}"]
+    if schedule.disks_ms:
+        lines.append("disks: " + ", ".join(f"{node} {ms:g} ms a commit" for node, ms
+                                           in zip(schedule.node_ids, schedule.disks_ms,
+                                                  strict=True)))
     entries: list[tuple[float, int, str]] = []
     for event in result.events:
         line = _event_line(event)

@@ -52,7 +52,7 @@ def test_a_schedule_drives_a_real_cluster_in_order(tmp_path: Path) -> None:
 
 def test_a_bad_schedule_is_one_line_and_254(tmp_path: Path) -> None:
     path = tmp_path / "schedule.json"
-    path.write_text('{"format": "quorumlab-sim-schedule/1", "nodes": 0}')
+    path.write_text('{"format": "quorumlab-sim-schedule/2", "nodes": 0}')
     proc = subprocess.run(quorumlab_command(tmp_path, "--schedule", str(path)),
                           capture_output=True, text=True, timeout=60, env=quorumlab_env(),
                           cwd=REPO)

@@ -48,6 +48,9 @@ def test_a_found_anomaly_is_told_saved_and_replayed_exactly(tmp_path: Path) -> N
         assert (run / name).is_file(), name
     results = orjson.loads((run / "results.json").read_bytes())
     assert results["valid"] is False
+    page = (run / "report.html").read_text()
+    assert f"quorumlab sim --replay {run / 'schedule.json'}" in page  # not `run --replay`
+    assert "href='story.txt'" in page and "virtual time" in page
     assert load_history(run / "history.jsonl", "jsonl").ops  # the checkers' own reader
 
     replayed = sim("--replay", str(run / "schedule.json"), "--name", "again", store=tmp_path)
@@ -73,8 +76,10 @@ def test_bad_input_is_one_line_and_254(tmp_path: Path) -> None:
     bad.write_text('{"format": "something else"}')
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
+    older = tmp_path / "older.json"  # would run, but not to the history it was saved with
+    older.write_text('{"format": "quorumlab-sim-schedule/1", "nodes": 3}')
     for args in (["--replica-bug", "nope"], ["--examples", "0"], ["--nemesis", "flood"],
-                 ["--replay", str(bad)], ["--replay", str(broken)],
+                 ["--replay", str(bad)], ["--replay", str(broken)], ["--replay", str(older)],
                  ["--replay", str(tmp_path / "missing.json")]):
         done = sim(*args, store=tmp_path)
         assert done.returncode == 254, (args, done.stderr)

@@ -1,12 +1,15 @@
 """The simulator's storage and fault semantics, on hand-written schedules: the
 correct replica keeps an acknowledged write through a crash of every node, the
-async-commit and amnesia bugs lose it, a one-way partition drops one direction."""
+async-commit and amnesia bugs lose it, a one-way partition drops one direction,
+a write waits for the slow disks its quorum needs."""
 
 from __future__ import annotations
 
+import pytest
+
 from checkers.api import check
 from sim.network import Network
-from sim.schedule import ClientOp, FaultEvent, Schedule
+from sim.schedule import ClientOp, FaultEvent, Schedule, ScheduleError
 from sim.search import check_run
 from sim.simulation import simulate
 
@@ -72,3 +75,22 @@ def test_a_paused_node_answers_after_it_resumes() -> None:
     assert by_home[paused[0]].time >= 300_000_000
     assert all(e.time < 300_000_000 for node, e in by_home.items() if node != paused[0])
     assert check(result.history).verdict is True
+
+
+def test_a_write_waits_for_the_slow_disks_it_needs_for_its_quorum() -> None:
+    write = ((ClientOp(0.0, "write", 0),),)
+
+    def write_took_ms(disks: tuple[float, ...]) -> float:
+        result = simulate(Schedule(nodes=3, clients=write, disks_ms=disks))
+        invoke, done = (e for e in result.events if e.f == "write")
+        assert done.type == "ok"
+        return (done.time - invoke.time) / 1e6
+
+    assert write_took_ms(()) < 10
+    assert write_took_ms((1.0, 1.0, 50.0)) < 10  # the quorum of two never waits for n3
+    assert write_took_ms((1.0, 50.0, 50.0)) >= 25  # a commit takes 0.5-1.5 times the mean
+
+
+def test_disks_ms_needs_one_per_node() -> None:
+    with pytest.raises(ScheduleError, match="disks_ms"):
+        Schedule(nodes=3, clients=WRITE_THEN_READ, disks_ms=(1.0, 2.0)).validate()
