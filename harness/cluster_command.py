@@ -27,10 +27,10 @@ from checkers.exits import EXIT_BAD_INPUT, EXIT_HARNESS_FAILURE
 from harness.config import RunConfig
 from harness.owner import Owner
 from harness.run_command import (
-    NO_DOCKER,
     add_cluster_options,
     choose_backend,
     cluster_settings,
+    no_docker,
     random_seed,
 )
 from harness.run_folder import create_run_folder
@@ -135,7 +135,7 @@ def up(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     backend = choose_backend(config)
     if backend is None:
-        sys.stderr.write(f"quorumlab cluster up: error: {NO_DOCKER}\n")
+        sys.stderr.write(f"quorumlab cluster up: error: {no_docker(config)}\n")
         return EXIT_HARNESS_FAILURE
     folder = create_run_folder(store, config.name)
     run_id = f"ql-{uuid.uuid4().hex[:10]}"

@@ -80,7 +80,7 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumlabCluster]:
     """A cluster for this test, torn down after it whatever happens."""
     from harness.config import ConfigError, RunConfig
-    from harness.run_command import NO_DOCKER, choose_backend, random_seed
+    from harness.run_command import choose_backend, no_docker, random_seed
     from harness.session.suite_cluster import CLUSTER_FIELDS, QuorumlabCluster
 
     options = _cluster_options(request)
@@ -109,7 +109,8 @@ def quorumlab_cluster(request: pytest.FixtureRequest,
     except ConfigError as exc:  # a replica_image the daemon does not have
         pytest.fail(f"quorumlab_cluster: {exc}", pytrace=False)
     if backend is None:
-        pytest.fail(f"quorumlab_cluster: {NO_DOCKER} (--quorumlab-backend)", pytrace=False)
+        pytest.fail(f"quorumlab_cluster: {no_docker(config)} (--quorumlab-backend)",
+                    pytrace=False)
     stored = request.config.getoption("quorumlab_store_dir")
     store = Path(stored) if stored else tmp_path_factory.mktemp("quorumlab")
     cluster = QuorumlabCluster(config, backend, store)

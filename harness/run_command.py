@@ -45,6 +45,14 @@ NO_DOCKER = ("no Docker daemon answers (check DOCKER_HOST or start dockerd), "
              "or use --backend local")
 
 
+def no_docker(config: RunConfig) -> str:
+    """Why no backend: a replica image cannot run locally, so do not advise it."""
+    if config.replica_image is not None:
+        return ("no Docker daemon answers (check DOCKER_HOST or start dockerd); "
+                "--replica-image needs one")
+    return NO_DOCKER
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     defaults = RunConfig()
     p = subparsers.add_parser(
@@ -234,7 +242,7 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"quorumlab run: error: {exc}\n")
         return EXIT_BAD_INPUT
     if backend is None:
-        sys.stderr.write(f"quorumlab run: error: {NO_DOCKER}\n")
+        sys.stderr.write(f"quorumlab run: error: {no_docker(config)}\n")
         return EXIT_HARNESS_FAILURE
     try:  # before any cluster starts: a fault the backend cannot cause is a bad option
         check_capabilities(config.nemesis, config.make_system().offered_capabilities(backend),

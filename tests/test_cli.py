@@ -50,6 +50,12 @@ def test_docker_backend_without_a_daemon_is_one_line_exit_255(tmp_path) -> None:
     assert proc.returncode == 255
     assert proc.stderr.count("\n") == 1 and "Docker" in proc.stderr
     assert not (tmp_path / "quorumlab").exists()  # nothing was started or recorded
+    for command in (["run"], ["cluster", "up"]):  # an image cannot go local: no such advice
+        proc = run_cli(*command, "--backend", "docker", "--replica-image", "mine:1",
+                       "--store-dir", str(tmp_path), env=env)
+        assert proc.returncode == 255, (command, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "--replica-image needs one" in proc.stderr
+        assert "--backend local" not in proc.stderr
 
 
 def test_a_fault_the_backend_cannot_cause_is_refused_before_anything_starts(
