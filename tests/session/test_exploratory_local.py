@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +29,14 @@ def _checker(folder: Path, name: str) -> dict | None:
     return next((r for r in results if r["checker"] == name), None)
 
 
+def _up(store: Path, *options: str) -> subprocess.CompletedProcess:
+    """A 3-node local cluster, r = w = 2, that must come up."""
+    up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
+                   "--w", "2", *options)
+    assert up.returncode == 0, up.stderr
+    return up
+
+
 def _history(folder: Path) -> list[dict]:
     return [orjson.loads(line) for line in (folder / "history.jsonl").read_bytes().splitlines()]
 
@@ -35,9 +44,7 @@ def _history(folder: Path) -> list[dict]:
 def test_a_session_from_up_to_down(tmp_path: Path) -> None:
     store = tmp_path / "histories"
     with supervisors_stopped(store):
-        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
-                       "--w", "2", "--seed", "3")
-        assert up.returncode == 0, up.stderr
+        up = _up(store, "--seed", "3")
         assert "cluster session up" in up.stdout and "n3  http://127.0.0.1:" in up.stdout
         folder = _session_folder(store)
         assert processes_mentioning(str(folder)), "the supervisor and nodes run after up returns"
@@ -106,9 +113,7 @@ def test_a_session_from_up_to_down(tmp_path: Path) -> None:
 def test_the_supervisors_death_sweeps_its_nodes(tmp_path: Path) -> None:
     store = tmp_path / "histories"
     with supervisors_stopped(store):
-        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
-                       "--w", "2", "--name", "doomed")
-        assert up.returncode == 0, up.stderr
+        _up(store, "--name", "doomed")
         folder = _session_folder(store, "doomed")
         state = SessionState.read(folder)
         assert state.pid is not None and len(processes_mentioning(str(folder))) >= 4
@@ -129,9 +134,7 @@ def test_the_supervisors_death_sweeps_its_nodes(tmp_path: Path) -> None:
 def test_check_final_judges_durability_and_leaves_the_cluster_up(tmp_path: Path) -> None:
     store = tmp_path / "histories"
     with supervisors_stopped(store):
-        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
-                       "--w", "2", "--seed", "5")
-        assert up.returncode == 0, up.stderr
+        _up(store, "--seed", "5")
         folder = _session_folder(store)
         none_yet = quorumlab(store, "cluster", "check", "--final")
         assert none_yet.returncode == 254 and "no ops yet" in none_yet.stderr
@@ -169,9 +172,7 @@ def test_check_final_judges_durability_and_leaves_the_cluster_up(tmp_path: Path)
 def test_check_final_catches_writes_lost_on_restart(tmp_path: Path) -> None:
     store = tmp_path / "histories"
     with supervisors_stopped(store):
-        up = quorumlab(store, "cluster", "up", "--backend", "local", "--nodes", "3", "--r", "2",
-                       "--w", "2", "--replica-bug", "amnesia")
-        assert up.returncode == 0, up.stderr
+        _up(store, "--replica-bug", "amnesia")
         assert quorumlab(store, "kv", "put", "k1", "a").returncode == 0
         assert quorumlab(store, "fault", "kill", "all").returncode == 0
         final = quorumlab(store, "cluster", "check", "--final")
