@@ -172,20 +172,46 @@ class _PartitionKind(FaultKind):
     async def check(self, backend: NetworkFaults, fault: Fault) -> dict[str, Any]:
         """Probe every pair of the fault's nodes: a cut pair must not answer, a
         pair left whole must. A silent fault is worse than none, since the
-        run then claims to have tested what it never did."""
+        run then claims to have tested what it never did.
+
+        A pair left whole that stays silent is probed again for up to
+        :data:`WHOLE_PAIR_GRACE_S`: its target may still be starting (a node
+        killed by the fault before comes back within a second or two), and a
+        node that is not serving yet says nothing about the link."""
         grudge = fault.grudge or {}
-        nodes = fault.targets
-        answered = await asyncio.gather(
-            *(backend.answers(src, [dst for dst in nodes if dst != src]) for src in nodes))
-        wrong = []
-        for src, answers in zip(nodes, answered, strict=True):
-            for dst, answer in sorted(answers.items()):
-                cut = dst in grudge.get(src, ()) or src in grudge.get(dst, ())
-                if answer == cut:
-                    wrong.append(f"{src}->{dst} {'answered' if answer else 'got no answer'} "
-                                 f"though {'cut' if cut else 'left whole'}")
-        probes = sum(len(answers) for answers in answered)
+
+        def cut(src: str, dst: str) -> bool:
+            return dst in grudge.get(src, ()) or src in grudge.get(dst, ())
+
+        pairs = [(src, dst) for src in fault.targets for dst in fault.targets if src != dst]
+        answered = dict(zip(pairs, await _probe(backend, pairs), strict=True))
+        probes = len(pairs)
+        deadline = asyncio.get_running_loop().time() + WHOLE_PAIR_GRACE_S
+        while silent := [pair for pair in pairs if not answered[pair] and not cut(*pair)]:
+            if asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(REPROBE_EVERY_S)
+            answered.update(zip(silent, await _probe(backend, silent), strict=True))
+            probes += len(silent)
+        wrong = [f"{src}->{dst} {'answered' if answer else 'got no answer'} "
+                 f"though {'cut' if cut(src, dst) else 'left whole'}"
+                 for (src, dst), answer in sorted(answered.items()) if answer == cut(src, dst)]
         return {"took_effect": not wrong, "probes": probes, "wrong": wrong}
+
+
+WHOLE_PAIR_GRACE_S = 3.0  # how long a pair left whole may stay silent (a node restarting)
+REPROBE_EVERY_S = 0.25
+
+
+async def _probe(backend: NetworkFaults, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+    """Does each ``src -> dst`` pair answer? One call per source (a docker backend
+    probes from inside it), all sources at once; each probe is bounded."""
+    by_src: dict[str, list[str]] = {}
+    for src, dst in pairs:
+        by_src.setdefault(src, []).append(dst)
+    replies = await asyncio.gather(*(backend.answers(src, dsts) for src, dsts in by_src.items()))
+    answers = dict(zip(by_src, replies, strict=True))
+    return [answers[src][dst] for src, dst in pairs]
 
 
 @register

@@ -3,12 +3,16 @@ capability it names."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Collection
 
 import pytest
 
+from nemesis import kinds
 from nemesis.capabilities import CAPABILITY_NAMES, ClockControl, NetworkFaults, ProcessControl
 from nemesis.driver import CHECK_EVENT, apply
+from nemesis.faults import Fault
 from nemesis.kinds import (
     DEFAULT_NEMESIS,
     KINDS,
@@ -115,3 +119,40 @@ def test_capability_check_names_the_kind_and_what_it_needs() -> None:
     with pytest.raises(ValueError, match="'partition-ring' needs network faults") as err:
         check_capabilities(["kill", "partition-ring"], {ProcessControl}, "test")
     assert "\n" not in str(err.value) and "test backend" in str(err.value)
+
+
+class StartingNode(RecordedNetwork):
+    """``n3`` is still starting: it answers no one for its first ``silent_s`` seconds."""
+
+    def __init__(self, silent_s: float) -> None:
+        super().__init__()
+        self.ready_at = asyncio.get_running_loop().time() + silent_s
+
+    async def answers(self, src: str, dsts: Collection[str]) -> dict[str, bool]:
+        replies = await super().answers(src, dsts)
+        if "n3" in replies and asyncio.get_running_loop().time() < self.ready_at:
+            replies["n3"] = False
+        return replies
+
+
+async def test_a_target_still_starting_is_probed_again_not_called_a_failed_partition(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kinds, "REPROBE_EVERY_S", 0.01)
+    fault = KINDS["partition-isolate"].by_hand(NODES, ["n1"], random.Random(0))
+    check = await KINDS["partition-isolate"].check(await _started(StartingNode(0.05), fault),
+                                                   fault)
+    assert check["took_effect"] is True and check["wrong"] == []
+    assert check["probes"] > 20  # n2, n4, n5 -> n3 were probed again until n3 served
+
+    monkeypatch.setattr(kinds, "WHOLE_PAIR_GRACE_S", 0.05)  # a node that never comes
+    check = await KINDS["partition-isolate"].check(await _started(StartingNode(60), fault),
+                                                   fault)
+    assert check["took_effect"] is False
+    assert check["wrong"] == [f"{src}->n3 got no answer though left whole"
+                              for src in ("n2", "n4", "n5")]
+
+
+async def _started(network: RecordedNetwork, fault: Fault) -> RecordedNetwork:
+    assert fault.grudge is not None
+    await network.partition(fault.grudge)
+    return network
