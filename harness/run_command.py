@@ -149,7 +149,8 @@ def add_load_options(group: argparse._ArgumentGroup | argparse.ArgumentParser,
     group.add_argument("--rate", type=float, default=defaults.rate,
                        help="ops/s over all workers, 0 = unbounded (default %(default)s)")
     group.add_argument("--read-ratio", type=float, default=defaults.read_ratio,
-                       help="fraction of ops that are reads (default %(default)s)")
+                       help="fraction of the ops a worker picks that are reads; cross reads "
+                            "come on top (default %(default)s)")
     group.add_argument("--cross-read-ratio", type=float, default=defaults.cross_read_ratio,
                        help="fraction of ok ops followed at once by a read of the same key "
                             "through another node (default %(default)s)")
