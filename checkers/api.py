@@ -3,7 +3,8 @@
 The harness calls this after a test; ``quorumlab check`` calls it per file.
 Which checkers apply follows from the history unless the caller names them: the
 graph checker needs the store's versions and durability needs a final phase;
-stats and linearizability always apply.
+stats and linearizability always apply. ``read-after-write`` is for a store
+that claims only that (an S3 store such as Garage): only when named.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from checkers.graph import check_graph, has_versions
 from checkers.history import History
 from checkers.linearizability import check_linearizability
 from checkers.models import MODELS, Model, get_model
+from checkers.read_after_write import check_read_after_write
 from checkers.result import CheckResult, Verdict, combine
 from checkers.stats import check_stats
 
-CHECKERS = ("graph", "linearizability", "durability", "stats")
+CHECKERS = ("graph", "linearizability", "read-after-write", "durability", "stats")
 
 
 @dataclass
@@ -90,6 +92,7 @@ def check(
         "graph": lambda: check_graph(history),
         "durability": lambda: check_durability(history),
         "stats": lambda: check_stats(history),
+        "read-after-write": lambda: check_read_after_write(history),
         "linearizability": lambda: check_linearizability(
             history, model=model, time_limit=time_limit),
     }
