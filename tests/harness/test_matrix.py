@@ -69,7 +69,7 @@ def test_a_smoke_matrix_clears_the_correct_replica_and_catches_local_version(
     rows = {row["row"]: row for row in matrix["rows"]}
     assert matrix["nemesis_interval"] == 2.0
     for config in tmp_path.rglob("config.json"):  # every run took the interval
-        assert json.loads(config.read_text())["nemesis_interval"] == 2.0
+        assert json.loads(config.read_text())["config"]["nemesis_interval"] == 2.0
     assert rows["correct"]["detected"] == 0 and rows["correct"]["as_expected"]
     assert rows["local-version"]["detected"] == 1
     assert rows["local-version"]["first_anomaly_median_s"] is not None
