@@ -26,7 +26,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import FINAL_READ, UNKNOWN_VALUE, WRITE_FUNCTIONS, History, Op
+from checkers.history import (
+    FINAL_READ,
+    UNKNOWN_VALUE,
+    WRITE_FUNCTIONS,
+    History,
+    Op,
+    freeze,
+)
 from checkers.labels import op_label
 from checkers.result import Anomaly, CheckResult
 
@@ -57,7 +64,7 @@ def check_read_after_write(history: History) -> CheckResult:
     for key, ops in writes.items():
         for op in ops:
             if op.type != "fail":  # a failed write did not happen
-                by_value[(key, _hashable(_written(op)))].append(op)
+                by_value[(key, freeze(_written(op)))].append(op)
     anomalies = [anomaly for read in reads
                  if (anomaly := _judge(read, by_value, acknowledged.get(read.key))) is not None]
     details = {"reads": len(reads), "writes": sum(map(len, writes.values()))}
@@ -81,7 +88,7 @@ def _judge(read: Op, by_value: dict[tuple[Any, Any], list[Op]],
         if newest is None:
             return None
         return _stale(read, None, newest)
-    candidates = [w for w in by_value.get((read.key, _hashable(read.value)), ())
+    candidates = [w for w in by_value.get((read.key, freeze(read.value)), ())
                   if w.invoke_index < (read.complete_index or read.invoke_index)]
     if not candidates:
         return Anomaly("phantom", read.key,
@@ -124,6 +131,3 @@ def _written(op: Op) -> Any:
         return op.value[1]
     return op.value
 
-
-def _hashable(value: Any) -> Any:
-    return repr(value) if isinstance(value, (list, dict)) else value
