@@ -20,7 +20,6 @@ from typing import Any
 from checkers.api import Report, check, default_checkers
 from checkers.formats import load_history
 from checkers.history import Event, History
-from checkers.read_after_write import NAME as READ_AFTER_WRITE
 from harness.backends.base import Backend, ClusterSpec
 from harness.config import RunConfig
 from harness.outcome import RunOutcome
@@ -241,8 +240,8 @@ def check_run_history(history: History, config: RunConfig) -> Report:
     # The graph checker orders writes only, so a cas's new value would
     # look like a phantom to it: with cas ops, linearizability decides.
     checkers = [name for name in default_checkers(history) if not (cas and name == "graph")]
-    if config.make_system().consistency == "read-after-write":
-        checkers = [READ_AFTER_WRITE if name == "linearizability" else name for name in checkers]
+    claim = config.make_system().claim_checker
+    checkers = [claim if name == "linearizability" else name for name in checkers]
     return check(history, checkers=checkers, model="cas-register" if cas else "register",
                  time_limit=max(10.0, config.time_limit))
 

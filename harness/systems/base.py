@@ -102,11 +102,11 @@ class System(abc.ABC):
     # replica reads its offset file; libfaketime moves a program that reads the
     # clock through libc), else why not, for the one-line refusal.
     clock_unreachable: ClassVar[str | None] = None
-    # The consistency it claims, which is what a run holds it to: "linearizable"
-    # (the linearizability checker), or "read-after-write" (an S3 store's claim,
-    # weaker: checkers/read_after_write.py). Judging a store by a model it never
-    # claimed turns its allowed histories into false alarms.
-    consistency: ClassVar[str] = "linearizable"
+    # The checker that judges the consistency it claims, which is what a run
+    # holds it to: "linearizability", or "read-after-write" (an S3 store's
+    # weaker claim: checkers/read_after_write.py). Judging a store by a model it
+    # never claimed turns its allowed histories into false alarms.
+    claim_checker: ClassVar[str] = "linearizability"
 
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         self.opts = resolve_options(self.name, self.options, options or {})

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import aiohttp
 
+from checkers.read_after_write import NAME as READ_AFTER_WRITE
 from harness.backends.base import Backend, ClusterSpec
 from harness.backends.docker.backend import DockerBackend
 from harness.backends.docker.faketime import faketime_offset
@@ -63,7 +64,7 @@ class GarageSystem(System):
     backends = ("docker",)
     # Garage's one guarantee (its docs; its own Jepsen suite expects the
     # linearizable-register test to fail). Degraded and dangerous give it up.
-    consistency = "read-after-write"
+    claim_checker = READ_AFTER_WRITE
     options: ClassVar[Mapping[str, Option]] = {
         "consistency": Option("Garage's consistency_mode: consistent (read and write quorum "
                               "of a majority), degraded (read quorum 1), dangerous (read and "
