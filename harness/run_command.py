@@ -41,15 +41,14 @@ Every run writes histories/<name>/<UTC timestamp>/ (config.json, history.jsonl,
 results.json, nodes/*.log) and points histories/<name>/latest at it.
 """
 
-NO_DOCKER = ("no Docker daemon answers (check DOCKER_HOST or start dockerd), "
-             "or use --backend local")
+DAEMON_DOWN = "no Docker daemon answers (check DOCKER_HOST or start dockerd)"
+NO_DOCKER = f"{DAEMON_DOWN}, or use --backend local"
 
 
 def no_docker(config: RunConfig) -> str:
     """Why no backend: a replica image cannot run locally, so do not advise it."""
     if config.replica_image is not None:
-        return ("no Docker daemon answers (check DOCKER_HOST or start dockerd); "
-                "--replica-image needs one")
+        return f"{DAEMON_DOWN}; --replica-image needs one"
     return NO_DOCKER
 
 
